@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", _("Coordinator")
+    DISPATCHER = "dispatcher", _("Dispatcher")
+    VERIFIER = "verifier", _("Verifier")
+    RESPONDER = "responder", _("Responder")
+
+
+class Staff(models.Model):
+    """A person who works the network: the role decides what they may do."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="staff")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    on_call = models.BooleanField(default=False)
+    # How the network reaches this person (dispatch requests go through the outbox).
+    member = models.OneToOneField("members.Member", null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="staff")
+
+    class Meta:
+        verbose_name_plural = "staff"
+
+    def __str__(self) -> str:
+        return f"{self.user.username} ({self.role})"
+
+
+class ApiToken(models.Model):
+    """Bearer tokens for the API. Only a hash of the token is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+
+class AuditEntry(models.Model):
+    """Who did what, when: every state change of an incident and every staff action."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=40)
+    object_id = models.BigIntegerField()
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]

@@ -1,0 +1,103 @@
+"""Sending alerts, all-clears and corrections."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from rapidresponse.alerts.compose import compose, place_name
+from rapidresponse.alerts.models import Alert, AlertCell
+from rapidresponse.delivery import outbox
+from rapidresponse.delivery.models import Delivery, Message
+from rapidresponse.incidents.models import Incident
+from rapidresponse.lib import geo
+
+FANOUT_SQL = """
+INSERT INTO delivery_delivery (message_id, member_id, channel, language, status, priority,
+    rank, attempts, next_attempt_at, created_at, updated_at, claim, provider_id, error)
+SELECT %(message)s, m.id, cp.kind, m.language, 'queued', %(priority)s, d.dist, 0,
+    %(now)s, %(now)s, %(now)s, '', '', ''
+FROM (SELECT wa.member_id AS member_id, MIN(ac.distance) AS dist
+      FROM alerts_alertcell ac JOIN members_watcharea wa ON wa.cell = ac.cell
+      WHERE ac.alert_id = %(alert)s AND ac.distance <= %(rings)s + wa.rings
+      GROUP BY wa.member_id) d
+JOIN members_member m ON m.id = d.member_id
+JOIN members_contactpoint cp ON cp.member_id = m.id
+WHERE m.status = 'active' AND cp.enabled AND cp.disabled_at IS NULL
+    AND cp.verified_at IS NOT NULL
+"""
+
+FOLLOW_UP_SQL = """
+INSERT INTO delivery_delivery (message_id, member_id, channel, language, status, priority,
+    rank, attempts, next_attempt_at, created_at, updated_at, claim, provider_id, error)
+SELECT %(message)s, d.member_id, d.channel, m.language, 'queued', %(priority)s, d.rank, 0,
+    %(now)s, %(now)s, %(now)s, '', '', ''
+FROM delivery_delivery d JOIN members_member m ON m.id = d.member_id
+WHERE d.message_id = %(original)s AND m.status = 'active'
+"""
+
+
+def alert_rings() -> int:
+    return geo.rings_for_radius(settings.ALERT_RADIUS_M, settings.H3_MEMBER_RESOLUTION)
+
+
+def max_watch_rings() -> int:
+    return geo.rings_for_radius(settings.MAX_WATCH_RADIUS_M, settings.H3_MEMBER_RESOLUTION)
+
+
+def write_alert_cells(alert: Alert) -> None:
+    reach = alert.rings + max_watch_rings()
+    AlertCell.objects.bulk_create(
+        [AlertCell(alert=alert, cell=c, distance=d) for c, d in geo.rings(alert.center_cell,
+                                                                          reach)])
+
+
+def fan_out(alert: Alert, message: Message) -> int:
+    """Write one delivery per recipient and channel in a single INSERT ... SELECT."""
+    with connection.cursor() as cursor:
+        cursor.execute(FANOUT_SQL, {"message": message.pk, "priority": message.priority,
+                                    "now": timezone.now(), "alert": alert.pk,
+                                    "rings": alert.rings})
+    return Delivery.objects.filter(message=message).values("member_id").distinct().count()
+
+
+@transaction.atomic
+def do_send_alert(incident: Incident, actor: AbstractBaseUser | None) -> Alert:
+    message = outbox.create_message("alert", compose("alert", incident),
+                                    is_drill=incident.is_drill)
+    alert = Alert.objects.create(
+        incident=incident, kind=Alert.Kind.ALERT, message=message, is_drill=incident.is_drill,
+        center_cell=geo.parent(incident.cell, settings.H3_MEMBER_RESOLUTION),
+        rings=alert_rings(), radius_m=settings.ALERT_RADIUS_M, area_name=place_name(incident),
+        created_by=actor if actor and actor.is_authenticated else None)
+    write_alert_cells(alert)
+    alert.recipient_count = fan_out(alert, message)
+    alert.save(update_fields=["recipient_count"])
+    outbox.schedule_drain()
+    return alert
+
+
+@transaction.atomic
+def do_send_follow_up(incident: Incident, kind: str,
+                      actor: AbstractBaseUser | None) -> list[Alert]:
+    """All-clear or correction: to exactly the recipients of each original alert."""
+    sent = []
+    for original in incident.alerts.filter(kind=Alert.Kind.ALERT).select_related("message"):
+        message = outbox.create_message(kind, compose(kind, incident), is_drill=incident.is_drill)
+        follow = Alert.objects.create(
+            incident=incident, kind=kind, original=original, message=message,
+            is_drill=incident.is_drill, center_cell=original.center_cell, rings=original.rings,
+            radius_m=original.radius_m, area_name=original.area_name,
+            created_by=actor if actor and actor.is_authenticated else None)
+        with connection.cursor() as cursor:
+            cursor.execute(FOLLOW_UP_SQL, {"message": message.pk, "priority": message.priority,
+                                           "now": timezone.now(),
+                                           "original": original.message_id})
+        follow.recipient_count = (Delivery.objects.filter(message=message)
+                                  .values("member_id").distinct().count())
+        follow.save(update_fields=["recipient_count"])
+        sent.append(follow)
+    outbox.schedule_drain()
+    return sent

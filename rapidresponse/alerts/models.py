@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Alert(models.Model):
+    class Kind(models.TextChoices):
+        ALERT = "alert", _("Alert")
+        ALL_CLEAR = "all_clear", _("All clear")
+        CORRECTION = "correction", _("Correction")
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE,
+                                 related_name="alerts")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    original = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="follow_ups")
+    message = models.OneToOneField("delivery.Message", on_delete=models.PROTECT,
+                                   related_name="alert")
+    is_drill = models.BooleanField(default=False)
+    center_cell = models.BigIntegerField()  # resolution 8
+    rings = models.PositiveSmallIntegerField()
+    radius_m = models.PositiveIntegerField()
+    area_name = models.CharField(max_length=120)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    recipient_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class AlertCell(models.Model):
+    """Cells around an alert with their distance in rings, used to find recipients."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="cells",
+                              db_index=False)
+    cell = models.BigIntegerField()
+    distance = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["alert", "cell"], name="alert_cell_unique")]

@@ -1,0 +1,84 @@
+"""The channel interface. Each kind of contact (sms, email, ...) has one backend chosen in
+settings.CHANNEL_BACKENDS, the way Django chooses EMAIL_BACKEND."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class TransportError(Exception):
+    """A send failed. Permanent errors disable the contact point; others are retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False,
+                 retry_after: float | None = None, timed_out: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.timed_out = timed_out
+
+
+@dataclass(frozen=True)
+class Outbound:
+    delivery_id: int
+    member_id: int
+    channel: str
+    to: str
+    to_masked: str
+    language: str
+    subject: str
+    text: str
+    is_drill: bool
+    kind: str
+
+
+class Transport:
+    """Base class for channel backends."""
+
+    kind: str = ""
+    #: False for backends that only record (console): drills may only use those.
+    is_live: bool = True
+
+    def send(self, message: Outbound) -> str:
+        """Send one message; return the provider's id for it. Raise TransportError."""
+        raise NotImplementedError
+
+    def reconcile(self, delivery_id: int, provider_id: str) -> str | None:
+        """After a crash or time-out: 'sent', 'failed', or None when it cannot be known."""
+        return None
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+@cache
+def transport_for(kind: str) -> Transport:
+    path = settings.CHANNEL_BACKENDS.get(kind)
+    if not path:
+        raise KeyError(f"no backend configured for channel {kind!r}")
+    return import_string(path)()  # type: ignore[no-any-return]
+
+
+@cache
+def drill_transport_for(kind: str) -> Transport:
+    """Drills never reach a live provider: they always go to the console backend."""
+    from rapidresponse.channels.email.console import ConsoleEmailBackend
+    from rapidresponse.channels.sms.console import ConsoleSmsBackend
+
+    consoles: dict[str, type[Transport]] = {"sms": ConsoleSmsBackend,
+                                            "email": ConsoleEmailBackend}
+    return consoles[kind]()
+
+
+def transport(kind: str, *, is_drill: bool) -> Transport:
+    chosen = transport_for(kind)
+    if is_drill and chosen.is_live:
+        return drill_transport_for(kind)
+    return chosen
+
+
+def channel_kinds() -> list[str]:
+    return list(settings.CHANNEL_BACKENDS)

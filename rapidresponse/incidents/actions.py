@@ -1,0 +1,373 @@
+"""Reports, clustering into incidents, verification and the incident state machine.
+
+Every transition goes through `_transition`, which writes an audit entry."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from rapidresponse.accounts import audit
+from rapidresponse.accounts.models import Staff
+from rapidresponse.delivery import outbox
+from rapidresponse.incidents.models import (
+    UNVERIFIED_STATES,
+    Activity,
+    Agency,
+    Incident,
+    Outcome,
+    Report,
+    State,
+    Verification,
+    VerificationRequest,
+)
+from rapidresponse.lib import crypto, geo
+from rapidresponse.lib.errors import InvalidInput
+from rapidresponse.members.contacts import index_for, normalise
+from rapidresponse.members.models import Channel, Zone, ZoneCell, language_codes
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+MAX_SIZE = 1000
+MAX_VEHICLES = 200
+MAX_AGE = timedelta(hours=24)
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+class TransitionError(Exception):
+    """The incident is not in a state that allows this action."""
+
+
+@dataclass
+class ReportInput:
+    cell: int
+    activity: str
+    agency: str
+    observed_at: datetime
+    size: int | None = None
+    vehicles: int | None = None
+    location_text: str = ""
+    uniform_text: str = ""
+    equipment_text: str = ""
+    notes: str = ""
+    contact: str = ""
+    contact_kind: str = ""
+    language: str = "en"
+    is_drill: bool = False
+    reporter_token: str = ""
+
+
+def _int_field(raw: Any, name: str, low: int, high: int, errors: dict[str, str]) -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(str(raw).strip())
+    except (TypeError, ValueError):
+        errors[name] = _("Enter a whole number.")
+        return None
+    if not low <= value <= high:
+        errors[name] = _("Enter a number from %(low)s to %(high)s.") % {"low": low, "high": high}
+        return None
+    return value
+
+
+def _text_field(raw: Any, name: str, limit: int, errors: dict[str, str]) -> str:
+    value = str(raw or "").strip()
+    if len(value) > limit:
+        errors[name] = _("Too long: %(limit)s characters at most.") % {"limit": limit}
+    return value
+
+
+def build_report_input(data: dict[str, Any], *, now: datetime | None = None) -> ReportInput:
+    """Validate a report from any source; raise InvalidInput with a message per field."""
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    cell = None
+    lat, lng, zone_id = data.get("latitude"), data.get("longitude"), data.get("zone")
+    if lat not in (None, "") or lng not in (None, ""):
+        try:
+            cell = geo.cell_for(float(lat), float(lng), settings.H3_REPORT_RESOLUTION)
+        except (TypeError, ValueError):
+            errors["location"] = _("The location is not a valid latitude and longitude.")
+    elif zone_id not in (None, ""):
+        try:
+            zone = Zone.objects.get(pk=int(zone_id))
+            cells = list(zone.cells.values_list("cell", flat=True)[:1])
+            cell = cells[0] if cells else None
+        except (ValueError, TypeError, Zone.DoesNotExist):
+            cell = None
+        if cell is None:
+            errors["location"] = _("Choose a neighbourhood from the list.")
+    else:
+        errors["location"] = _("Say where: put a pin on the map, use your location, "
+                               "or choose a neighbourhood.")
+    activity = str(data.get("activity") or "").strip()
+    if activity not in Activity.values:
+        errors["activity"] = _("Choose what you saw.")
+    agency = str(data.get("agency") or Agency.UNKNOWN).strip()
+    if agency not in Agency.values:
+        errors["agency"] = _("Choose who they seemed to be, or 'Not sure'.")
+    observed_at = now
+    raw_time = data.get("observed_at")
+    if raw_time not in (None, ""):
+        parsed = raw_time if isinstance(raw_time, datetime) else None
+        if parsed is None:
+            try:
+                parsed = parse_datetime(str(raw_time).strip())
+            except ValueError:
+                parsed = None
+        if parsed is None:
+            errors["observed_at"] = _("Enter the time as a date and time.")
+        else:
+            if timezone.is_naive(parsed):
+                parsed = timezone.make_aware(parsed)
+            if parsed > now + CLOCK_SKEW:
+                errors["observed_at"] = _("The time cannot be in the future.")
+            elif parsed < now - MAX_AGE:
+                errors["observed_at"] = _("Reports must be about the last 24 hours.")
+            else:
+                observed_at = parsed
+    size = _int_field(data.get("size"), "size", 1, MAX_SIZE, errors)
+    vehicles = _int_field(data.get("vehicles"), "vehicles", 0, MAX_VEHICLES, errors)
+    contact_raw = _text_field(data.get("contact"), "contact", 120, errors)
+    contact, contact_kind = "", ""
+    if contact_raw:
+        kind = Channel.EMAIL if "@" in contact_raw else Channel.SMS
+        try:
+            contact, contact_kind = normalise(kind, contact_raw), kind
+        except ValidationError as exc:
+            errors["contact"] = exc.messages[0]
+    language = str(data.get("language") or "en")
+    result = ReportInput(
+        cell=cell or 0, activity=activity, agency=agency, observed_at=observed_at, size=size,
+        vehicles=vehicles,
+        location_text=_text_field(data.get("location_text"), "location_text", 200, errors),
+        uniform_text=_text_field(data.get("uniform_text"), "uniform_text", 200, errors),
+        equipment_text=_text_field(data.get("equipment_text"), "equipment_text", 200, errors),
+        notes=_text_field(data.get("notes"), "notes", 2000, errors),
+        contact=contact, contact_kind=contact_kind,
+        language=language if language in language_codes() else "en",
+        is_drill=bool(data.get("is_drill")),
+        reporter_token=str(data.get("reporter_token") or "")[:100],
+    )
+    if errors:
+        raise InvalidInput(errors)
+    return result
+
+
+def zone_for_cell(cell: int) -> Zone | None:
+    """The most specific zone that holds this cell."""
+    c8 = geo.parent(cell, settings.H3_MEMBER_RESOLUTION)
+    zones = [zc.zone for zc in ZoneCell.objects.filter(cell=c8).select_related("zone")]
+    if not zones:
+        return None
+    return max(zones, key=lambda z: 1 if z.parent_id else 0)
+
+
+def find_cluster(data: ReportInput, now: datetime) -> Incident | None:
+    """An open incident in the same or a neighbouring cell with a recent report."""
+    res = settings.H3_MEMBER_RESOLUTION
+    neighbours = geo.disk(geo.parent(data.cell, res), 1)
+    since = now - timedelta(minutes=settings.CLUSTER_WINDOW_MINUTES)
+    candidates = Incident.objects.filter(
+        state__in=(State.REPORTED, State.VERIFYING, State.CONFIRMED),
+        last_report_at__gte=since, is_drill=data.is_drill,
+    ).order_by("-last_report_at")
+    for incident in candidates[:200]:
+        if geo.parent(incident.cell, res) in neighbours:
+            return incident
+    return None
+
+
+@transaction.atomic
+def do_submit_report(data: ReportInput, *, source: str, actor: Actor = None) -> Report:
+    now = timezone.now()
+    incident = find_cluster(data, now)
+    if incident is None:
+        incident = Incident.objects.create(
+            state=State.REPORTED, is_drill=data.is_drill, cell=data.cell,
+            zone=zone_for_cell(data.cell), activity=data.activity, agency=data.agency,
+            first_seen_at=data.observed_at, last_report_at=now)
+        audit.record(actor, "incident.created", incident, to_state=State.REPORTED,
+                     source=source)
+    else:
+        incident.last_report_at = now
+        if data.observed_at < incident.first_seen_at:
+            incident.first_seen_at = data.observed_at
+        if incident.agency == Agency.UNKNOWN and data.agency != Agency.UNKNOWN:
+            incident.agency = data.agency
+        incident.save(update_fields=["last_report_at", "first_seen_at", "agency", "updated_at"])
+    if data.contact:
+        reporter_key = index_for(data.contact_kind, data.contact)
+    elif data.reporter_token:
+        reporter_key = crypto.blind_index("reporter", data.reporter_token)
+    else:
+        reporter_key = ""
+    user = actor if actor is not None and actor.is_authenticated else None
+    report = Report.objects.create(
+        incident=incident, source=source, language=data.language, size=data.size,
+        activity=data.activity, cell=data.cell, location_text=data.location_text,
+        agency=data.agency, uniform_text=data.uniform_text, observed_at=data.observed_at,
+        vehicles=data.vehicles, equipment_text=data.equipment_text, notes=data.notes,
+        contact_encrypted=crypto.encrypt(data.contact) if data.contact else "",
+        reporter_key=reporter_key, entered_by=user, is_drill=data.is_drill)
+    audit.record(actor, "report.added", incident, report_id=report.pk, source=source)
+    return report
+
+
+def corroboration(incident: Incident) -> int:
+    """Independent reports: reports from the same reporter count once."""
+    keys = set()
+    anonymous = 0
+    for key in incident.reports.values_list("reporter_key", flat=True):
+        if key:
+            keys.add(key)
+        else:
+            anonymous += 1
+    return len(keys) + anonymous
+
+
+def _transition(incident: Incident, to: str, actor: Actor, action: str,
+                allowed: tuple[str, ...], **detail: Any) -> None:
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if locked.state not in allowed:
+        raise TransitionError(
+            _("This incident is %(state)s; that action is not possible now.")
+            % {"state": State(locked.state).label})
+    from_state = locked.state
+    incident.state = to
+    now = timezone.now()
+    if to == State.CONFIRMED:
+        incident.confirmed_at = now
+    if to not in (State.REPORTED, State.VERIFYING, State.CONFIRMED):
+        incident.closed_at = now
+    incident.save()
+    audit.record(actor, action, incident, from_state=from_state, to_state=to, **detail)
+
+
+def on_call_verifiers(incident: Incident, limit: int) -> list[Staff]:
+    """On-call verifiers nearest the place (by their coarse home cell)."""
+    staff = Staff.objects.filter(role="verifier", on_call=True, user__is_active=True,
+                                 member__isnull=False).select_related("member", "user")
+    origin = geo.parent(incident.cell, settings.H3_MEMBER_RESOLUTION)
+    ranked = []
+    for person in staff:
+        cells = [w.cell for w in person.member.watch_areas.all()]  # type: ignore[union-attr]
+        distances = [d for d in (geo.grid_distance(origin, c) for c in cells) if d is not None]
+        ranked.append((min(distances) if distances else 10**6, person.pk, person))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    return [person for _d, _pk, person in ranked[:limit]]
+
+
+@transaction.atomic
+def do_request_verification(incident: Incident, actor: Actor) -> list[VerificationRequest]:
+    from rapidresponse.alerts.compose import dispatch_bodies
+
+    _transition(incident, State.VERIFYING, actor, "incident.verification_requested",
+                (State.REPORTED, State.VERIFYING))
+    url = settings.PUBLIC_URL + reverse("verify", args=[incident.pk])
+    requests = []
+    already = set(incident.verification_requests.values_list("verifier_id", flat=True))
+    for verifier in on_call_verifiers(incident, settings.VERIFIERS_PER_REQUEST):
+        if verifier.pk in already:
+            continue
+        assert verifier.member is not None
+        message = outbox.send_to_member(verifier.member, "dispatch",
+                                        dispatch_bodies(incident, url),
+                                        is_drill=incident.is_drill)
+        user = actor if actor is not None and actor.is_authenticated else None
+        requests.append(VerificationRequest.objects.create(
+            incident=incident, verifier=verifier, requested_by=user, message=message))
+    return requests
+
+
+@transaction.atomic
+def do_record_verification(incident: Incident, verifier: AbstractBaseUser, outcome: str,
+                           notes: str = "") -> Verification:
+    """A verifier's finding. Enough distinct confirmations confirm the incident and alert."""
+    if outcome not in Outcome.values:
+        raise InvalidInput({"outcome": _("Choose an outcome.")})
+    incident.refresh_from_db()
+    if incident.state not in UNVERIFIED_STATES:
+        raise TransitionError(
+            _("This incident is %(state)s; that action is not possible now.")
+            % {"state": State(incident.state).label})
+    verification, _created = Verification.objects.update_or_create(
+        incident=incident, verifier=verifier, defaults={"outcome": outcome, "notes": notes})
+    audit.record(verifier, "incident.verification_recorded", incident, outcome=outcome)
+    if outcome == Outcome.CONFIRMED:
+        confirmations = incident.verifications.filter(outcome=Outcome.CONFIRMED).count()
+        if confirmations >= settings.VERIFICATIONS_REQUIRED:
+            _transition(incident, State.CONFIRMED, verifier, "incident.confirmed",
+                        UNVERIFIED_STATES, confirmations=confirmations)
+            from rapidresponse.alerts.actions import do_send_alert
+
+            do_send_alert(incident, verifier)
+    else:
+        _transition(incident, outcome, verifier, f"incident.{outcome}", UNVERIFIED_STATES)
+    return verification
+
+
+@transaction.atomic
+def do_resolve(incident: Incident, actor: Actor) -> None:
+    """The activity is over: tell everyone who got the alert."""
+    from rapidresponse.alerts.actions import do_send_follow_up
+
+    _transition(incident, State.RESOLVED, actor, "incident.resolved", (State.CONFIRMED,))
+    do_send_follow_up(incident, "all_clear", actor)  # type: ignore[arg-type]
+
+
+@transaction.atomic
+def do_send_correction(incident: Incident, actor: Actor) -> None:
+    """The alert was wrong: mark a false alarm and correct it to exactly the same people."""
+    from rapidresponse.alerts.actions import do_send_follow_up
+
+    _transition(incident, State.FALSE_ALARM, actor, "incident.corrected",
+                (State.CONFIRMED, State.RESOLVED))
+    do_send_follow_up(incident, "correction", actor)  # type: ignore[arg-type]
+
+
+@transaction.atomic
+def do_set_cross_streets(incident: Incident, text: str, actor: Actor) -> None:
+    value = text.strip()
+    if len(value) > 120:
+        raise InvalidInput({"cross_streets": _("Too long: %(limit)s characters at most.")
+                            % {"limit": 120}})
+    old = incident.cross_streets
+    incident.cross_streets = value
+    incident.save(update_fields=["cross_streets", "updated_at"])
+    audit.record(actor, "incident.place_edited", incident, old=old, new=value)
+
+
+def do_expire_stale(now: datetime | None = None) -> int:
+    """Incidents never verified expire after INCIDENT_EXPIRY_MINUTES without new reports."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.INCIDENT_EXPIRY_MINUTES)
+    count = 0
+    for incident in Incident.objects.filter(state__in=UNVERIFIED_STATES,
+                                            last_report_at__lt=cutoff):
+        with transaction.atomic():
+            try:
+                _transition(incident, State.EXPIRED, None, "incident.expired",
+                            UNVERIFIED_STATES)
+                count += 1
+            except TransitionError:
+                continue
+    return count
+
+
+def new_reporter_token() -> str:
+    return secrets.token_urlsafe(16)
+
+

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Activity(models.TextChoices):
+    ARRESTS = "arrests", _("Arrests or detentions")
+    HOME = "home", _("Agents at a home")
+    WORKPLACE = "workplace", _("Workplace operation")
+    CHECKPOINT = "checkpoint", _("Checkpoint or traffic stop")
+    PATROL = "patrol", _("Agents patrolling or waiting")
+    STAGING = "staging", _("Vehicles gathering (staging)")
+    OTHER = "other", _("Other activity")
+
+
+class Agency(models.TextChoices):
+    ICE = "ice", _("ICE")
+    CBP = "cbp", _("Border Patrol / CBP")
+    HSI = "hsi", _("HSI")
+    POLICE = "police", _("Local police or sheriff")
+    UNMARKED = "unmarked", _("Unmarked / plain clothes")
+    UNKNOWN = "unknown", _("Not sure")
+
+
+class Source(models.TextChoices):
+    WEB = "web", _("Web form")
+    SMS = "sms", _("SMS")
+    PHONE = "phone", _("Phone call")
+    API = "api", _("API")
+
+
+class State(models.TextChoices):
+    REPORTED = "reported", _("Reported")
+    VERIFYING = "verifying", _("Verifying")
+    CONFIRMED = "confirmed", _("Confirmed")
+    NOT_ICE = "not_ice", _("Not immigration enforcement")
+    FALSE_ALARM = "false_alarm", _("False alarm")
+    UNVERIFIABLE = "unverifiable", _("Could not be verified")
+    RESOLVED = "resolved", _("Resolved")
+    EXPIRED = "expired", _("Expired")
+
+
+OPEN_STATES = (State.REPORTED, State.VERIFYING, State.CONFIRMED)
+UNVERIFIED_STATES = (State.REPORTED, State.VERIFYING)
+
+
+class Outcome(models.TextChoices):
+    CONFIRMED = "confirmed", _("Confirmed: immigration enforcement")
+    NOT_ICE = "not_ice", _("Not immigration enforcement")
+    FALSE_ALARM = "false_alarm", _("False alarm: nothing there")
+    UNVERIFIABLE = "unverifiable", _("Could not verify")
+
+
+class Incident(models.Model):
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REPORTED)
+    is_drill = models.BooleanField(default=False)
+    cell = models.BigIntegerField(db_index=True)  # resolution 9
+    zone = models.ForeignKey("members.Zone", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    # Cross streets checked and typed by staff: the only place text that can reach an alert.
+    cross_streets = models.CharField(max_length=120, blank=True)
+    activity = models.CharField(max_length=12, choices=Activity.choices)
+    agency = models.CharField(max_length=10, choices=Agency.choices)
+    first_seen_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_report_at = models.DateTimeField(db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "last_report_at"])]
+
+    def __str__(self) -> str:
+        return f"Incident {self.pk}"
+
+
+class Report(models.Model):
+    """One account of activity (SALUTE). Free text here never reaches a public alert."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="reports")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    language = models.CharField(max_length=8, default="en")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # S: how many agents; A: what they are doing; L: where; U: agency/markings;
+    # T: when it was seen; E: vehicles and equipment.
+    size = models.PositiveSmallIntegerField(null=True, blank=True)
+    activity = models.CharField(max_length=12, choices=Activity.choices)
+    cell = models.BigIntegerField()  # resolution 9; the exact spot is not kept
+    location_text = models.CharField(max_length=200, blank=True)
+    agency = models.CharField(max_length=10, choices=Agency.choices)
+    uniform_text = models.CharField(max_length=200, blank=True)
+    observed_at = models.DateTimeField()
+    vehicles = models.PositiveSmallIntegerField(null=True, blank=True)
+    equipment_text = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+    contact_encrypted = models.TextField(blank=True)
+    # Distinguishes independent reporters without identifying them (a keyed hash of the
+    # reporter's contact or of a random browser token; never an IP address).
+    reporter_key = models.CharField(max_length=64, blank=True)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    is_drill = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class VerificationRequest(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE,
+                                 related_name="verification_requests")
+    verifier = models.ForeignKey("accounts.Staff", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    message = models.ForeignKey("delivery.Message", null=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Verification(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE,
+                                 related_name="verifications")
+    verifier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="+")
+    outcome = models.CharField(max_length=14, choices=Outcome.choices)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["incident", "verifier"],
+                                               name="one_verification_per_verifier")]

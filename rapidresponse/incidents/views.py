@@ -1,0 +1,174 @@
+"""The dispatcher console and the verifier's page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from rapidresponse.accounts.access import (
+    VERIFY_ROLES,
+    access_console,
+    access_incident,
+    access_incident_for_verification,
+    access_role,
+)
+from rapidresponse.accounts.models import AuditEntry
+from rapidresponse.delivery.models import Delivery, Status
+from rapidresponse.incidents import actions, queries
+from rapidresponse.incidents.models import (
+    UNVERIFIED_STATES,
+    Incident,
+    Outcome,
+    Source,
+    State,
+)
+from rapidresponse.lib import geo
+from rapidresponse.lib.errors import InvalidInput
+from rapidresponse.web.views import report_context
+
+
+@login_required
+def console(request: HttpRequest) -> HttpResponse:
+    access_console(request.user)
+    return render(request, "incidents/console.html", {
+        "incidents": queries.console_queue(request.GET.get("all") == "1")[:100],
+        "show_all": request.GET.get("all") == "1"})
+
+
+@login_required
+def console_queue(request: HttpRequest) -> HttpResponse:
+    """The live part of the console, fetched every two seconds."""
+    access_console(request.user)
+    return render(request, "incidents/_queue.html", {
+        "incidents": queries.console_queue(request.GET.get("all") == "1")[:100]})
+
+
+def _incident_context(incident: Incident) -> dict[str, Any]:
+    annotated = queries.with_counts(Incident.objects.filter(pk=incident.pk)).get()
+    alerts = list(incident.alerts.select_related("message"))
+    counts: dict[str, int] = {}
+    for row in (Delivery.objects.filter(message_id__in=[a.message_id for a in alerts])
+                .values("status").annotate(n=Count("id"))):
+        counts[row["status"]] = row["n"]
+    lat, lng = geo.center(incident.cell)
+    return {
+        "incident": annotated,
+        "corroboration": queries.corroborations(annotated),
+        "reports": list(incident.reports.all()),
+        "verifications": list(incident.verifications.select_related("verifier")),
+        "requests": list(incident.verification_requests.select_related("verifier__user")),
+        "timeline": list(AuditEntry.objects.filter(object_type="incident",
+                                                   object_id=incident.pk)
+                         .select_related("actor")),
+        "alerts": alerts,
+        "delivery_counts": [(Status(s).label, counts.get(s, 0)) for s in Status.values],
+        "map_json": json.dumps({"lat": lat, "lng": lng,
+                                "boundary": geo.boundary(incident.cell)}),
+        "outcomes": Outcome.choices,
+        "can_verify": incident.state in UNVERIFIED_STATES,
+        "can_request": incident.state in UNVERIFIED_STATES,
+        "can_resolve": incident.state == State.CONFIRMED,
+        "can_correct": incident.state in (State.CONFIRMED, State.RESOLVED),
+    }
+
+
+@login_required
+def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
+    access_console(request.user)
+    incident = access_incident(request.user, incident_id)
+    return render(request, "incidents/incident.html", _incident_context(incident))
+
+
+def _run(request: HttpRequest, incident: Incident, action: Any, *args: Any) -> None:
+    try:
+        action(incident, *args)
+    except actions.TransitionError as exc:
+        messages.error(request, str(exc))
+    except InvalidInput as exc:
+        for text in exc.errors.values():
+            messages.error(request, text)
+
+
+@login_required
+@require_POST
+def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpResponse:
+    access_console(request.user)
+    incident = access_incident(request.user, incident_id)
+    if name == "request-verification":
+        _run(request, incident, actions.do_request_verification, request.user)
+        messages.success(request, _("Verification requested."))
+    elif name == "resolve":
+        _run(request, incident, actions.do_resolve, request.user)
+    elif name == "correction":
+        _run(request, incident, actions.do_send_correction, request.user)
+    elif name == "place":
+        _run(request, incident, actions.do_set_cross_streets,
+             request.POST.get("cross_streets", ""), request.user)
+    elif name == "outcome":
+        _run(request, incident, _record, request.user, request.POST.get("outcome", ""),
+             request.POST.get("notes", ""))
+    else:
+        return HttpResponse(status=404)
+    return redirect("incident", incident_id=incident.pk)
+
+
+def _record(incident: Incident, user: Any, outcome: str, notes: str) -> None:
+    if len(notes) > 2000:
+        raise InvalidInput({"notes": _("Too long: %(limit)s characters at most.")
+                            % {"limit": 2000}})
+    actions.do_record_verification(incident, user, outcome, notes)
+
+
+@login_required
+def verify_list(request: HttpRequest) -> HttpResponse:
+    access_role(request.user, VERIFY_ROLES)
+    incidents = queries.with_counts(Incident.objects.filter(state__in=UNVERIFIED_STATES)
+                                    ).order_by("-last_report_at")[:50]
+    return render(request, "incidents/verify_list.html", {"incidents": incidents})
+
+
+@login_required
+def verify(request: HttpRequest, incident_id: int) -> HttpResponse:
+    incident = access_incident_for_verification(request.user, incident_id)
+    if request.method == "POST":
+        try:
+            _record(incident, request.user, request.POST.get("outcome", ""),
+                    request.POST.get("notes", ""))
+        except (actions.TransitionError, InvalidInput) as exc:
+            text = (" ".join(exc.errors.values()) if isinstance(exc, InvalidInput)
+                    else str(exc))
+            context = _incident_context(incident)
+            context["error"] = text
+            return render(request, "incidents/verify.html", context, status=400)
+        messages.success(request, _("Thank you. Your finding is recorded."))
+        return redirect("verify", incident_id=incident.pk)
+    return render(request, "incidents/verify.html", _incident_context(incident))
+
+
+@login_required
+def phone_report(request: HttpRequest) -> HttpResponse:
+    """A dispatcher types in a report taken on the hotline."""
+    access_console(request.user)
+    if request.method == "POST":
+        data = request.POST.dict()
+        data["language"] = data.get("report_language") or get_language() or "en"
+        data["is_drill"] = request.POST.get("is_drill") == "on"
+        try:
+            report_input = actions.build_report_input(data)
+        except InvalidInput as exc:
+            return render(request, "incidents/phone_report.html",
+                          report_context(request, errors=exc.errors), status=400)
+        report = actions.do_submit_report(report_input, source=Source.PHONE,
+                                          actor=request.user)
+        messages.success(request, _("Report saved."))
+        return redirect("incident", incident_id=report.incident_id)
+    return render(request, "incidents/phone_report.html", report_context(request, errors={}))

@@ -1,0 +1,38 @@
+"""Contact points are encrypted at rest (Fernet) and found through a keyed blind index."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: str) -> MultiFernet:
+    # FIELD_ENCRYPTION_KEY may hold several comma-separated keys: the first encrypts,
+    # all decrypt, so keys can be rotated.
+    return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
+
+
+def encrypt(value: str) -> str:
+    return _fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(value.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ValueError("contact point cannot be decrypted with the configured key") from exc
+
+
+def blind_index(kind: str, normalised: str) -> str:
+    """A keyed hash for equality look-ups; useless without BLIND_INDEX_KEY."""
+    key = settings.BLIND_INDEX_KEY.encode()
+    return hmac.new(key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,360 @@
+"""Joining, confirming, leaving and importing members."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from rapidresponse.delivery import outbox
+from rapidresponse.lib import crypto, geo
+from rapidresponse.lib.errors import InvalidInput
+from rapidresponse.members.contacts import index_for, normalise
+from rapidresponse.members.models import (
+    MAX_WATCH_AREAS,
+    Channel,
+    ConfirmationCode,
+    ContactPoint,
+    Member,
+    WatchArea,
+    Zone,
+    language_codes,
+)
+
+CODE_TTL = timedelta(minutes=30)
+CODE_MAX_ATTEMPTS = 5
+MIN_RADIUS_M = 200
+
+
+@dataclass
+class Place:
+    cell: int  # resolution 8
+    rings: int
+    radius_m: int
+    label: str = "home"
+
+
+@dataclass
+class MemberInput:
+    name: str = ""
+    language: str = "en"
+    contacts: dict[str, str] = field(default_factory=dict)  # kind -> normalised value
+    channels: list[str] = field(default_factory=list)
+    places: list[Place] = field(default_factory=list)
+
+
+def place_from_point(lat: Any, lng: Any, radius_m: Any, label: str = "home") -> Place:
+    """Only the coarse cell and the ring count are kept; the point itself is dropped here."""
+    try:
+        lat_f, lng_f = float(lat), float(lng)
+        geo.validate_latlng(lat_f, lng_f)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(_("Choose a place on the map or a neighbourhood.")) from exc
+    radius = _radius(radius_m)
+    res = settings.H3_MEMBER_RESOLUTION
+    return Place(cell=geo.cell_for(lat_f, lng_f, res), rings=geo.rings_for_radius(radius, res),
+                 radius_m=radius, label=label)
+
+
+def place_from_zone(zone: Zone, radius_m: Any, label: str = "home") -> Place:
+    cells = list(zone.cells.values_list("cell", flat=True))
+    if not cells:
+        raise ValidationError(_("This neighbourhood has no area yet."))
+    lat = sum(geo.center(c)[0] for c in cells) / len(cells)
+    lng = sum(geo.center(c)[1] for c in cells) / len(cells)
+    return place_from_point(lat, lng, radius_m, label)
+
+
+def _radius(raw: Any) -> int:
+    try:
+        radius = int(float(raw)) if raw not in (None, "") else 1000
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(_("The radius must be a number of metres.")) from exc
+    if not MIN_RADIUS_M <= radius <= settings.MAX_WATCH_RADIUS_M:
+        raise ValidationError(
+            _("The radius must be between %(min)s and %(max)s metres.")
+            % {"min": MIN_RADIUS_M, "max": settings.MAX_WATCH_RADIUS_M})
+    return radius
+
+
+def build_member_input(*, name: Any = "", language: Any = "en", phone: Any = "",
+                       email: Any = "", channels: Any = None, places: list[Place] | None = None,
+                       place_error: str | None = None) -> MemberInput:
+    """Validate every field; raise InvalidInput with a message per bad field."""
+    errors: dict[str, str] = {}
+    data = MemberInput()
+    data.name = str(name or "").strip()
+    if len(data.name) > 100:
+        errors["name"] = _("The name is too long (100 characters at most).")
+    data.language = str(language or "en").strip().lower()
+    if data.language not in language_codes():
+        errors["language"] = _("Choose one of these languages: %(langs)s.") % {
+            "langs": ", ".join(language_codes())}
+    for kind, raw in ((Channel.SMS, phone), (Channel.EMAIL, email)):
+        raw = str(raw or "").strip()
+        if raw:
+            try:
+                data.contacts[kind] = normalise(kind, raw)
+            except ValidationError as exc:
+                errors["phone" if kind == Channel.SMS else "email"] = exc.messages[0]
+    if not data.contacts and "phone" not in errors and "email" not in errors:
+        errors["phone"] = _("Give a phone number or an email address.")
+    if channels is None or channels == "" or channels == []:
+        data.channels = list(data.contacts)
+    else:
+        wanted = channels.split(";") if isinstance(channels, str) else list(channels)
+        wanted = [str(c).strip().lower() for c in wanted if str(c).strip()]
+        unknown = [c for c in wanted if c not in Channel.values]
+        if unknown:
+            errors["channels"] = _("Unknown channel: %(names)s. Use sms or email.") % {
+                "names": ", ".join(unknown)}
+        elif missing := [c for c in wanted if c not in data.contacts
+                         and ("phone" if c == "sms" else "email") not in errors]:
+            errors["channels"] = _("No contact given for channel: %(names)s.") % {
+                "names": ", ".join(missing)}
+        data.channels = wanted
+    if place_error:
+        errors["place"] = place_error
+    data.places = places or []
+    if not data.places and "place" not in errors:
+        errors["place"] = _("Choose a place on the map or a neighbourhood.")
+    if len(data.places) > MAX_WATCH_AREAS:
+        errors["place"] = _("At most %(n)s places.") % {"n": MAX_WATCH_AREAS}
+    if errors:
+        raise InvalidInput(errors)
+    return data
+
+
+def _existing_member(data: MemberInput) -> Member | None:
+    for kind, value in data.contacts.items():
+        contact = ContactPoint.objects.filter(kind=kind,
+                                              blind_index=index_for(kind, value)).first()
+        if contact:
+            return contact.member
+    return None
+
+
+def _apply(member: Member, data: MemberInput) -> None:
+    member.name = data.name
+    member.language = data.language
+    member.save()
+    member.watch_areas.all().delete()
+    WatchArea.objects.bulk_create([
+        WatchArea(member=member, label=p.label, cell=p.cell, rings=p.rings, radius_m=p.radius_m)
+        for p in data.places])
+    for kind, value in data.contacts.items():
+        ContactPoint.objects.update_or_create(
+            member=member, kind=kind,
+            defaults={"value_encrypted": crypto.encrypt(value),
+                      "blind_index": index_for(kind, value),
+                      "enabled": kind in data.channels, "disabled_at": None})
+    member.contacts.exclude(kind__in=data.channels).update(enabled=False)
+
+
+@transaction.atomic
+def do_create_member(data: MemberInput, *, source: str) -> Member:
+    """A member added by staff (import, API): active at once, consent recorded by staff."""
+    if _existing_member(data) is not None:
+        raise InvalidInput({"contact": _("This phone number or email is already on the list.")})
+    now = timezone.now()
+    member = Member.objects.create(status=Member.Status.ACTIVE, source=source, consent_at=now)
+    try:
+        with transaction.atomic():
+            _apply(member, data)
+    except IntegrityError as exc:
+        raise InvalidInput({"contact": _("This phone number or email is already on the list.")}
+                           ) from exc
+    member.contacts.update(verified_at=now)
+    return member
+
+
+def _code_message(member: Member, purpose: str, code: str) -> dict[str, dict[str, str]]:
+    bodies = {}
+    for lang in language_codes():
+        with translation.override(lang):
+            if purpose == ConfirmationCode.Purpose.JOIN:
+                text = _("%(network)s: your code to join alerts is %(code)s. "
+                         "If you did not ask for this, ignore this message.")
+            else:
+                text = _("%(network)s: your code to stop all alerts is %(code)s.")
+            text = text % {"network": settings.NETWORK_NAME, "code": code}
+            bodies[lang] = {"subject": _("Your code"), "text": text}
+    return bodies
+
+
+def _send_code(member: Member, contact: ContactPoint, purpose: str,
+               payload: dict[str, Any] | None = None) -> ConfirmationCode:
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    member.codes.filter(purpose=purpose, used_at__isnull=True).delete()
+    record = ConfirmationCode.objects.create(
+        member=member, contact=contact, purpose=purpose, code_hash=crypto.token_hash(code),
+        expires_at=timezone.now() + CODE_TTL, payload=payload or {})
+    outbox.send_to_member(member, "confirmation", _code_message(member, purpose, code),
+                          channels=[contact.kind])
+    return record
+
+
+@transaction.atomic
+def do_start_signup(data: MemberInput) -> ConfirmationCode:
+    """Create a pending member (or find the existing one) and send a code to confirm."""
+    existing = _existing_member(data)
+    kind = Channel.SMS if Channel.SMS in data.contacts else Channel.EMAIL
+    if existing is None:
+        member = Member.objects.create(status=Member.Status.PENDING, source="signup")
+        _apply(member, data)
+        contact = member.contacts.get(kind=kind)
+        return _send_code(member, contact, ConfirmationCode.Purpose.JOIN)
+    # Already known: say nothing different, apply the new settings once confirmed.
+    contact = existing.contacts.filter(kind=kind).first() or existing.contacts.first()
+    assert contact is not None
+    payload = {
+        "name": data.name, "language": data.language, "channels": data.channels,
+        "contacts": {k: crypto.encrypt(v) for k, v in data.contacts.items()},
+        "places": [p.__dict__ for p in data.places],
+    }
+    return _send_code(existing, contact, ConfirmationCode.Purpose.JOIN, payload)
+
+
+def _check_code(record: ConfirmationCode, code: str) -> bool:
+    if record.used_at or record.expires_at < timezone.now():
+        return False
+    if record.attempts >= CODE_MAX_ATTEMPTS:
+        return False
+    if not secrets.compare_digest(record.code_hash, crypto.token_hash(code.strip())):
+        ConfirmationCode.objects.filter(pk=record.pk).update(attempts=record.attempts + 1)
+        return False
+    return True
+
+
+@transaction.atomic
+def do_confirm_code(code_id: int, code: str) -> Member | None:
+    """Confirm a join or leave code. Returns the member, or None if the code is wrong."""
+    record = (ConfirmationCode.objects.select_for_update().select_related("member", "contact")
+              .filter(pk=code_id).first())
+    if record is None or not _check_code(record, code):
+        return None
+    now = timezone.now()
+    record.used_at = now
+    record.save(update_fields=["used_at"])
+    member = record.member
+    if record.purpose == ConfirmationCode.Purpose.LEAVE:
+        do_opt_out(member)
+        return member
+    if record.payload:
+        p = record.payload
+        data = MemberInput(
+            name=p["name"], language=p["language"], channels=p["channels"],
+            contacts={k: crypto.decrypt(v) for k, v in p["contacts"].items()},
+            places=[Place(**place) for place in p["places"]])
+        _apply(member, data)
+    member.status = Member.Status.ACTIVE
+    member.consent_at = now
+    member.opted_out_at = None
+    member.save(update_fields=["status", "consent_at", "opted_out_at"])
+    ContactPoint.objects.filter(pk=record.contact_id).update(verified_at=now)
+    return member
+
+
+@transaction.atomic
+def do_start_leave(kind: str, raw: str) -> ConfirmationCode | None:
+    """Send a code to stop all alerts. None when the contact is not on the list."""
+    value = normalise(kind, raw)
+    contact = ContactPoint.objects.select_related("member").filter(
+        kind=kind, blind_index=index_for(kind, value)).first()
+    if contact is None or contact.member.status == Member.Status.OPTED_OUT:
+        return None
+    return _send_code(contact.member, contact, ConfirmationCode.Purpose.LEAVE)
+
+
+def do_confirm_leave(kind: str, raw: str, code: str) -> Member | None:
+    value = normalise(kind, raw)
+    record = (ConfirmationCode.objects
+              .filter(contact__kind=kind, contact__blind_index=index_for(kind, value),
+                      purpose=ConfirmationCode.Purpose.LEAVE, used_at__isnull=True)
+              .order_by("-created_at").first())
+    if record is None:
+        return None
+    return do_confirm_code(record.pk, code)
+
+
+@transaction.atomic
+def do_opt_out(member: Member) -> None:
+    """Stop everything at once and forget what is not needed to honour the opt-out.
+
+    The blind index stays (so the number is never messaged again); the encrypted contact
+    values, the name and the watch areas are deleted now.
+    """
+    now = timezone.now()
+    member.status = Member.Status.OPTED_OUT
+    member.opted_out_at = now
+    member.name = ""
+    member.save(update_fields=["status", "opted_out_at", "name"])
+    member.watch_areas.all().delete()
+    member.contacts.update(enabled=False)
+    from rapidresponse.delivery.models import Delivery, Status
+
+    Delivery.objects.filter(member=member, status=Status.QUEUED).update(
+        status=Status.SKIPPED, error="member opted out", updated_at=now)
+
+
+# --- CSV import -------------------------------------------------------------------------
+
+CSV_COLUMNS = ["name", "phone", "email", "language", "latitude", "longitude", "radius_m",
+               "channels"]
+
+
+@dataclass
+class ImportResult:
+    created: list[int] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def member_input_from_mapping(row: dict[str, Any]) -> MemberInput:
+    places: list[Place] = []
+    place_error = None
+    lat, lng = row.get("latitude"), row.get("longitude")
+    if lat in (None, "") and lng in (None, ""):
+        place_error = _("latitude and longitude are required.")
+    else:
+        try:
+            places = [place_from_point(lat, lng, row.get("radius_m"))]
+        except ValidationError as exc:
+            place_error = exc.messages[0]
+    return build_member_input(
+        name=row.get("name"), language=row.get("language") or "en", phone=row.get("phone"),
+        email=row.get("email"), channels=row.get("channels"), places=places,
+        place_error=place_error)
+
+
+def import_members_csv(text: str, *, source: str = "import") -> ImportResult:
+    """Import a CSV; each bad row is reported by line and the good rows are all kept."""
+    result = ImportResult()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("phone", "email", "latitude", "longitude") if c not in header]
+    if not header or missing:
+        result.errors.append((1, _("Missing columns: %(cols)s. Expected: %(all)s.") % {
+            "cols": ", ".join(missing) or "-", "all": ", ".join(CSV_COLUMNS)}))
+        return result
+    reader.fieldnames = header
+    for row in reader:
+        line = reader.line_num
+        clean = {k: (v or "").strip() for k, v in row.items() if k}
+        if not any(clean.values()):
+            continue
+        try:
+            member = do_create_member(member_input_from_mapping(clean), source=source)
+        except InvalidInput as exc:
+            result.errors.append((line, "; ".join(f"{k}: {v}" for k, v in exc.errors.items())))
+            continue
+        result.created.append(member.pk)
+    return result

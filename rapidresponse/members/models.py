@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from rapidresponse.lib import crypto
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("Email")
+
+
+class Zone(models.Model):
+    """A named area made of H3 cells (resolution 8), possibly inside a larger zone."""
+
+    name = models.CharField(max_length=100, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="children")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ZoneCell(models.Model):
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="cells")
+    cell = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "cell"], name="zone_cell_unique")]
+
+
+class Member(models.Model):
+    """Someone who receives alerts. No immigration status, no nationality, no address."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        ACTIVE = "active", _("Active")
+        OPTED_OUT = "opted_out", _("Opted out")
+
+    class Source(models.TextChoices):
+        SIGNUP = "signup", _("Sign-up page")
+        IMPORT = "import", _("Imported list")
+        API = "api", _("API")
+        STAFF = "staff", _("Staff")
+
+    name = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=8, default="en")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SIGNUP)
+    created_at = models.DateTimeField(auto_now_add=True)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.name or f"member {self.pk}"
+
+
+class ContactPoint(models.Model):
+    """A phone number or email address, encrypted, with a blind index for look-ups."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(max_length=10, choices=Channel.choices)
+    value_encrypted = models.TextField(blank=True)
+    blind_index = models.CharField(max_length=64)
+    # The member wants messages here (their channel preference).
+    enabled = models.BooleanField(default=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "blind_index"], name="contact_blind_unique"),
+            models.UniqueConstraint(fields=["member", "kind"], name="contact_member_kind_unique"),
+        ]
+
+    @property
+    def value(self) -> str:
+        return crypto.decrypt(self.value_encrypted) if self.value_encrypted else ""
+
+    @property
+    def masked(self) -> str:
+        value = self.value
+        if self.kind == Channel.EMAIL and "@" in value:
+            local, _, domain = value.partition("@")
+            return f"{local[:1]}***@{domain}"
+        return f"***{value[-4:]}" if value else ""
+
+
+class WatchArea(models.Model):
+    """A place a member cares about, kept only as a coarse cell and a number of rings.
+
+    The spot the member chose is never stored: only the resolution-8 cell that holds it and
+    how many rings of neighbouring cells cover the radius they asked for.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="watch_areas")
+    label = models.CharField(max_length=20, default="home")
+    cell = models.BigIntegerField(db_index=True)
+    rings = models.PositiveSmallIntegerField(default=1)
+    radius_m = models.PositiveIntegerField(default=1000)
+
+
+class ConfirmationCode(models.Model):
+    """A one-time code sent to a contact point to confirm joining or leaving."""
+
+    class Purpose(models.TextChoices):
+        JOIN = "join", _("Join")
+        LEAVE = "leave", _("Leave")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="codes")
+    contact = models.ForeignKey(ContactPoint, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # For someone already on the list: the settings to apply once the code is confirmed.
+    payload = models.JSONField(default=dict, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+MAX_WATCH_AREAS = 3
+WATCH_LABELS = [("home", _("Home")), ("work", _("Work")), ("school", _("School")),
+                ("other", _("Other"))]
+
+
+def language_codes() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]

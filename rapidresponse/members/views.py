@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from rapidresponse.accounts.access import access_members
+from rapidresponse.members.actions import CSV_COLUMNS, import_members_csv
+from rapidresponse.members.models import Member
+
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+
+@login_required
+def members(request: HttpRequest) -> HttpResponse:
+    access_members(request.user)
+    context: dict[str, object] = {"columns": ", ".join(CSV_COLUMNS)}
+    status = 200
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            context["error"] = _("Choose a CSV file to import.")
+            status = 400
+        elif upload.size is not None and upload.size > MAX_CSV_BYTES:
+            context["error"] = _("The file is too large (20 MB at most).")
+            status = 400
+        else:
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                context["error"] = _("The file must be CSV text in UTF-8.")
+                status = 400
+            else:
+                context["result"] = import_members_csv(text)
+    context["counts"] = {row["status"]: row["n"] for row in
+                         Member.objects.values("status").annotate(n=Count("id"))}
+    context["by_language"] = list(Member.objects.filter(status="active")
+                                  .values("language").annotate(n=Count("id"))
+                                  .order_by("language"))
+    return render(request, "members/members.html", context, status=status)

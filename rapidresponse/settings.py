@@ -1,0 +1,256 @@
+"""Settings come only from the environment (see .env.example and the README table).
+
+Embedded defaults are safe for one laptop; with RR_ENV=production every secret must be
+given explicitly or start-up fails loudly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from rapidresponse.lib.secrets import embedded_secret
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent
+VAR_DIR = Path(os.environ.get("RR_VAR_DIR", PROJECT_DIR / "var"))
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if default is None:
+            raise ImproperlyConfigured(f"Environment variable {name} is required")
+        return default
+    return value
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from exc
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+RR_ENV = env_str("RR_ENV", "embedded")
+PRODUCTION = RR_ENV == "production"
+if RR_ENV not in ("embedded", "production"):
+    raise ImproperlyConfigured("RR_ENV must be 'embedded' or 'production'")
+
+
+def secret(name: str) -> str:
+    """A secret from the environment; on a laptop, generated once and kept in var/."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    if PRODUCTION:
+        raise ImproperlyConfigured(f"{name} must be set when RR_ENV=production")
+    return embedded_secret(VAR_DIR, name)
+
+
+SECRET_KEY = secret("SECRET_KEY")
+FIELD_ENCRYPTION_KEY = secret("FIELD_ENCRYPTION_KEY")
+BLIND_INDEX_KEY = secret("BLIND_INDEX_KEY")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1,http://localhost")
+PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "rapidresponse.accounts",
+    "rapidresponse.members",
+    "rapidresponse.incidents",
+    "rapidresponse.delivery",
+    "rapidresponse.alerts",
+    "rapidresponse.channels.sms",
+    "rapidresponse.channels.email",
+    "rapidresponse.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "rapidresponse.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "rapidresponse.web.context.network",
+            ],
+        },
+    }
+]
+WSGI_APPLICATION = "rapidresponse.wsgi.application"
+ASGI_APPLICATION = "rapidresponse.asgi.application"
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'rapidresponse.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+        ),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+TASKS_BACKEND = env_str("TASKS_BACKEND", "database")
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "console"
+LOGOUT_REDIRECT_URL = "home"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+
+# Languages: adding one is a translation job (a new locale/ directory), not a code change.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env_str("TIME_ZONE", "America/Los_Angeles")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Email (SMTP) for the email channel.
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alerts@rapidresponse.invalid")
+
+# Channels: each kind of contact has one backend, chosen here like EMAIL_BACKEND.
+_CHANNEL_BACKEND_NAMES = {
+    "sms": {"console": "rapidresponse.channels.sms.console.ConsoleSmsBackend"},
+    "email": {
+        "console": "rapidresponse.channels.email.console.ConsoleEmailBackend",
+        "smtp": "rapidresponse.channels.email.smtp.SmtpEmailBackend",
+    },
+}
+
+
+def _channel_backend(kind: str, variable: str) -> str:
+    """A short name from _CHANNEL_BACKEND_NAMES or a dotted path to a Transport class."""
+    value = env_str(variable, "console")
+    return _CHANNEL_BACKEND_NAMES[kind].get(value, value)
+
+
+CHANNEL_BACKENDS = {
+    "sms": _channel_backend("sms", "SMS_BACKEND"),
+    "email": _channel_backend("email", "EMAIL_CHANNEL_BACKEND"),
+}
+
+# The network.
+NETWORK_NAME = env_str("NETWORK_NAME", "Rapid Response Network")
+HOTLINE_NUMBER = env_str("HOTLINE_NUMBER", "+12135550100")
+H3_MEMBER_RESOLUTION = 8
+H3_REPORT_RESOLUTION = 9
+H3_PUBLIC_RESOLUTION = 7
+CLUSTER_WINDOW_MINUTES = env_int("CLUSTER_WINDOW_MINUTES", 90)
+INCIDENT_EXPIRY_MINUTES = env_int("INCIDENT_EXPIRY_MINUTES", 360)
+ALERT_RADIUS_M = env_int("ALERT_RADIUS_M", 2000)
+VERIFICATIONS_REQUIRED = env_int("VERIFICATIONS_REQUIRED", 1)
+VERIFIERS_PER_REQUEST = env_int("VERIFIERS_PER_REQUEST", 3)
+MAX_WATCH_RADIUS_M = env_int("MAX_WATCH_RADIUS_M", 5000)
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
+MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_CENTER = (34.05, -118.25)
+
+# Retention (days): a job enforces each rule (see rapidresponse/web/retention.py).
+RETENTION_REPORT_DETAILS_DAYS = env_int("RETENTION_REPORT_DETAILS_DAYS", 30)
+RETENTION_INCIDENT_DAYS = env_int("RETENTION_INCIDENT_DAYS", 365)
+RETENTION_DELIVERY_DAYS = env_int("RETENTION_DELIVERY_DAYS", 90)
+RETENTION_CONSOLE_MESSAGE_DAYS = env_int("RETENTION_CONSOLE_MESSAGE_DAYS", 30)
+RETENTION_UNCONFIRMED_MEMBER_HOURS = env_int("RETENTION_UNCONFIRMED_MEMBER_HOURS", 24)
+RETENTION_OPTED_OUT_DAYS = env_int("RETENTION_OPTED_OUT_DAYS", 730)
+RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 365)
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "loggers": {"rapidresponse": {"level": env_str("LOG_LEVEL", "INFO")}},
+}

@@ -1,0 +1,68 @@
+"""Retention rules: every table holding personal data has one, and this job enforces them.
+
+- incidents.Report: notes, free text, contact and reporter key erased after
+  RETENTION_REPORT_DETAILS_DAYS; deleted with its incident.
+- incidents.Incident (with reports, verifications, requests, alerts): deleted
+  RETENTION_INCIDENT_DAYS after the last report, once closed.
+- delivery.Delivery and delivery.Message: deleted after RETENTION_DELIVERY_DAYS.
+- delivery.ConsoleMessage: deleted after RETENTION_CONSOLE_MESSAGE_DAYS.
+- members.Member waiting for confirmation: deleted after RETENTION_UNCONFIRMED_MEMBER_HOURS.
+- members.Member opted out: name, places and contact values erased at once; the blind index
+  that keeps the opt-out honoured is deleted after RETENTION_OPTED_OUT_DAYS.
+- members.ConfirmationCode: deleted a day after it expires.
+- accounts.ApiToken: deleted once expired. accounts.AuditEntry: after RETENTION_AUDIT_DAYS.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from rapidresponse.accounts.models import ApiToken, AuditEntry
+from rapidresponse.alerts.models import Alert
+from rapidresponse.delivery.models import ConsoleMessage, Delivery, Message
+from rapidresponse.incidents.models import OPEN_STATES, Incident, Report
+from rapidresponse.members.models import ConfirmationCode, ContactPoint, Member
+
+
+@transaction.atomic
+def enforce_retention(now: datetime | None = None) -> dict[str, int]:
+    now = now or timezone.now()
+    days = lambda n: now - timedelta(days=n)  # noqa: E731
+    done: dict[str, int] = {}
+    done["report_details"] = Report.objects.filter(
+        created_at__lt=days(settings.RETENTION_REPORT_DETAILS_DAYS)).exclude(
+        notes="", contact_encrypted="", location_text="", uniform_text="", equipment_text="",
+        reporter_key="").update(notes="", contact_encrypted="", location_text="",
+                                uniform_text="", equipment_text="", reporter_key="")
+    old_incidents = Incident.objects.filter(
+        last_report_at__lt=days(settings.RETENTION_INCIDENT_DAYS)).exclude(state__in=OPEN_STATES)
+    old_messages = list(Alert.objects.filter(incident__in=old_incidents)
+                        .values_list("message_id", flat=True))
+    done["incidents"] = old_incidents.delete()[0]
+    done["alert_messages"] = Message.objects.filter(pk__in=old_messages).delete()[0]
+    cutoff = days(settings.RETENTION_DELIVERY_DAYS)
+    done["deliveries"] = Delivery.objects.filter(created_at__lt=cutoff).delete()[0]
+    done["messages"] = (Message.objects.filter(created_at__lt=cutoff, alert__isnull=True)
+                        .delete()[0])
+    done["console_messages"] = ConsoleMessage.objects.filter(
+        created_at__lt=days(settings.RETENTION_CONSOLE_MESSAGE_DAYS)).delete()[0]
+    done["pending_members"] = Member.objects.filter(
+        status=Member.Status.PENDING,
+        created_at__lt=now - timedelta(hours=settings.RETENTION_UNCONFIRMED_MEMBER_HOURS),
+    ).delete()[0]
+    done["opted_out_values"] = ContactPoint.objects.filter(
+        member__status=Member.Status.OPTED_OUT).exclude(value_encrypted="").update(
+        value_encrypted="")
+    done["opted_out_members"] = Member.objects.filter(
+        status=Member.Status.OPTED_OUT,
+        opted_out_at__lt=days(settings.RETENTION_OPTED_OUT_DAYS)).delete()[0]
+    done["codes"] = ConfirmationCode.objects.filter(
+        expires_at__lt=now - timedelta(days=1)).delete()[0]
+    done["tokens"] = ApiToken.objects.filter(expires_at__lt=now).delete()[0]
+    done["audit"] = AuditEntry.objects.filter(at__lt=days(settings.RETENTION_AUDIT_DAYS)
+                                              ).delete()[0]
+    return done

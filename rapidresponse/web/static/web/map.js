@@ -1,0 +1,56 @@
+// Maps on report, sign-up, incident and public pages. Every page works without this file:
+// the neighbourhood list is always there as a fallback.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  if (typeof L === "undefined") return;
+  var CENTER = [34.05, -118.25];
+
+  function baseMap(el, zoom) {
+    var map = L.map(el).setView(CENTER, zoom || 11);
+    var tiles = el.dataset.tiles;
+    if (tiles) L.tileLayer(tiles, { maxZoom: 18, attribution: "© OpenStreetMap" }).addTo(map);
+    return map;
+  }
+
+  function setPoint(el, map, marker, lat, lng) {
+    document.getElementById(el.dataset.latInput).value = lat.toFixed(6);
+    document.getElementById(el.dataset.lngInput).value = lng.toFixed(6);
+    if (!marker.m) marker.m = L.marker([lat, lng]).addTo(map);
+    else marker.m.setLatLng([lat, lng]);
+  }
+
+  document.querySelectorAll(".map.pick").forEach(function (el) {
+    var map = baseMap(el, 11);
+    var marker = {};
+    el._pick = function (lat, lng) { setPoint(el, map, marker, lat, lng); map.setView([lat, lng], 14); };
+    map.on("click", function (e) { setPoint(el, map, marker, e.latlng.lat, e.latlng.lng); });
+  });
+
+  document.querySelectorAll(".use-location").forEach(function (button) {
+    button.addEventListener("click", function () {
+      if (!navigator.geolocation) return;
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        var el = document.querySelector('.map.pick[data-lat-input="' + button.dataset.latInput + '"]');
+        if (el && el._pick) el._pick(pos.coords.latitude, pos.coords.longitude);
+      });
+    });
+  });
+
+  var incidentMap = document.querySelector(".map[data-incident]");
+  if (incidentMap) {
+    var data = JSON.parse(incidentMap.dataset.incident);
+    var m = baseMap(incidentMap, 15);
+    L.polygon(data.boundary, { color: "#b3261e" }).addTo(m);
+    m.setView([data.lat, data.lng], 15);
+  }
+
+  var features = document.getElementById("features");
+  var publicMap = document.querySelector("#map:not(.pick):not([data-incident])");
+  if (features && publicMap) {
+    var pm = baseMap(publicMap, 10);
+    JSON.parse(features.textContent).forEach(function (f) {
+      L.polygon(f.boundary, { color: "#b3261e" }).addTo(pm).bindPopup(f.area + " — " + f.activity);
+    });
+  }
+})();

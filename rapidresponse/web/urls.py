@@ -1,0 +1,35 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from rapidresponse.delivery import views as delivery_views
+from rapidresponse.incidents import views as incident_views
+from rapidresponse.members import views as member_views
+from rapidresponse.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("report/", views.report, name="report"),
+    path("report/thanks/", views.report_thanks, name="report_thanks"),
+    path("map/", views.public_map, name="map"),
+    path("rights/", views.know_your_rights, name="rights"),
+    path("join/", views.join, name="join"),
+    path("join/welcome/", views.joined, name="joined"),
+    path("code/<int:code_id>/", views.confirm_code, name="confirm_code"),
+    path("leave/", views.leave, name="leave"),
+    path("leave/confirm/", views.leave_confirm, name="leave_confirm"),
+    path("leave/done/", views.left, name="left"),
+    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("console/", incident_views.console, name="console"),
+    path("console/queue/", incident_views.console_queue, name="console_queue"),
+    path("console/reports/new/", incident_views.phone_report, name="phone_report"),
+    path("console/incidents/<int:incident_id>/", incident_views.incident_detail,
+         name="incident"),
+    path("console/incidents/<int:incident_id>/<slug:name>/", incident_views.incident_action,
+         name="incident_action"),
+    path("console/members/", member_views.members, name="members"),
+    path("console/messages/", delivery_views.message_log, name="message_log"),
+    path("console/phone/<int:member_id>/", delivery_views.phone, name="phone"),
+    path("verify/", incident_views.verify_list, name="verify_list"),
+    path("verify/<int:incident_id>/", incident_views.verify, name="verify"),
+]

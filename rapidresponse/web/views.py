@@ -1,0 +1,201 @@
+"""Public pages: home, report, map, know your rights, join and leave."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from rapidresponse.incidents import actions as incident_actions
+from rapidresponse.incidents import queries
+from rapidresponse.incidents.models import Activity, Agency, Source
+from rapidresponse.lib import geo, ratelimit
+from rapidresponse.lib.errors import InvalidInput
+from rapidresponse.members import actions as member_actions
+from rapidresponse.members.models import WATCH_LABELS, Channel, ConfirmationCode, Zone
+
+REPORTER_COOKIE = "rr_reporter"
+
+
+def _zones() -> list[Zone]:
+    return list(Zone.objects.filter(parent__isnull=False).order_by("name")) or list(
+        Zone.objects.order_by("name"))
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/home.html", {"recent": queries.public_incidents()[:5]})
+
+
+def know_your_rights(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/rights.html")
+
+
+def public_map(request: HttpRequest) -> HttpResponse:
+    incidents = [queries.public_view(i) for i in queries.public_incidents()[:200]]
+    features = [
+        {"id": i["id"], "area": i["area"],
+         "boundary": geo.boundary(geo.parent(int(i["cell"], 16), settings.H3_PUBLIC_RESOLUTION)),
+         "activity": str(Activity(i["activity"]).label)}
+        for i in incidents]
+    return render(request, "web/map.html", {"incidents": incidents,
+                                            "features_json": json.dumps(features)})
+
+
+def report_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    return {"activities": Activity.choices, "agencies": Agency.choices, "zones": _zones(),
+            "values": request.POST if request.method == "POST" else {}, **extra}
+
+
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "web/report.html", report_context(request, errors={}))
+    if not ratelimit.hit("report", ratelimit.client_key(request), limit=30, window_s=600):
+        return render(request, "web/report.html", report_context(
+            request, errors={"__all__": _("Too many reports from here. Call the hotline.")}),
+            status=429)
+    data = request.POST.dict()
+    data["language"] = get_language() or "en"
+    data["reporter_token"] = request.COOKIES.get(REPORTER_COOKIE, "")
+    data["is_drill"] = False
+    try:
+        report_input = incident_actions.build_report_input(data)
+    except InvalidInput as exc:
+        return render(request, "web/report.html", report_context(request, errors=exc.errors),
+                      status=400)
+    incident_actions.do_submit_report(report_input, source=Source.WEB, actor=None)
+    response = redirect("report_thanks")
+    if not request.COOKIES.get(REPORTER_COOKIE):
+        response.set_cookie(REPORTER_COOKIE, incident_actions.new_reporter_token(),
+                            max_age=60 * 60 * 24 * 30, httponly=True, samesite="Lax")
+    return response
+
+
+def report_thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/report_thanks.html")
+
+
+def _places_from_post(request: HttpRequest) -> tuple[list[member_actions.Place], str | None]:
+    places: list[member_actions.Place] = []
+    for i in range(1, 4):
+        label = request.POST.get(f"label_{i}") or "home"
+        if label not in dict(WATCH_LABELS):
+            label = "other"
+        lat, lng = request.POST.get(f"latitude_{i}"), request.POST.get(f"longitude_{i}")
+        zone_id = request.POST.get(f"zone_{i}")
+        radius = request.POST.get(f"radius_{i}") or 1000
+        try:
+            if lat and lng:
+                places.append(member_actions.place_from_point(lat, lng, radius, label))
+            elif zone_id:
+                zone = Zone.objects.filter(pk=int(zone_id)).first() if zone_id.isdigit() else None
+                if zone is None:
+                    return places, _("Choose a neighbourhood from the list.")
+                places.append(member_actions.place_from_zone(zone, radius, label))
+        except ValidationError as exc:
+            return places, exc.messages[0]
+    return places, None
+
+
+def join_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    return {"zones": _zones(), "labels": WATCH_LABELS, "languages": settings.LANGUAGES,
+            "values": request.POST if request.method == "POST" else {},
+            "slots": [1, 2, 3], "max_radius": settings.MAX_WATCH_RADIUS_M, **extra}
+
+
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "web/join.html", join_context(request, errors={}))
+    if not ratelimit.hit("join", ratelimit.client_key(request), limit=10, window_s=600):
+        return render(request, "web/join.html", join_context(
+            request, errors={"__all__": _("Too many attempts. Wait a few minutes.")}),
+            status=429)
+    errors: dict[str, str] = {}
+    if request.POST.get("consent") != "yes":
+        errors["consent"] = _("Please agree to receive alerts.")
+    places, place_error = _places_from_post(request)
+    channels = [c for c in request.POST.getlist("channels") if c]
+    try:
+        data = member_actions.build_member_input(
+            name=request.POST.get("name", ""),
+            language=request.POST.get("language") or get_language(),
+            phone=request.POST.get("phone", ""), email=request.POST.get("email", ""),
+            channels=channels or None, places=places, place_error=place_error)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors:
+        return render(request, "web/join.html", join_context(request, errors=errors),
+                      status=400)
+    code = member_actions.do_start_signup(data)
+    return redirect("confirm_code", code_id=code.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_code(request: HttpRequest, code_id: int) -> HttpResponse:
+    record = ConfirmationCode.objects.filter(pk=code_id, used_at__isnull=True).first()
+    if record is None:
+        return render(request, "web/code.html", {"expired": True}, status=404)
+    context: dict[str, Any] = {"purpose": record.purpose, "code_id": code_id,
+                               "channel": record.contact.kind}
+    if request.method == "POST":
+        member = member_actions.do_confirm_code(code_id, request.POST.get("code", ""))
+        if member is None:
+            context["error"] = _("That code is not right, or it has expired.")
+            return render(request, "web/code.html", context, status=400)
+        return redirect("joined" if record.purpose == ConfirmationCode.Purpose.JOIN else "left")
+    return render(request, "web/code.html", context)
+
+
+def joined(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/done.html", {"joined": True})
+
+
+def left(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/done.html", {"joined": False})
+
+
+@require_http_methods(["GET", "POST"])
+def leave(request: HttpRequest) -> HttpResponse:
+    """Ask for a code to stop all alerts. The answer is the same whether or not the
+    number is on the list, so this page cannot be used to find out who is a member."""
+    context: dict[str, Any] = {"values": request.POST}
+    if request.method == "GET":
+        return render(request, "web/leave.html", context)
+    if not ratelimit.hit("leave", ratelimit.client_key(request), limit=10, window_s=600):
+        context["error"] = _("Too many attempts. Wait a few minutes.")
+        return render(request, "web/leave.html", context, status=429)
+    raw = request.POST.get("contact", "").strip()
+    if not raw:
+        context["error"] = _("Enter the phone number or email address you signed up with.")
+        return render(request, "web/leave.html", context, status=400)
+    kind = Channel.EMAIL if "@" in raw else Channel.SMS
+    try:
+        member_actions.do_start_leave(kind, raw)
+    except ValidationError as exc:
+        context["error"] = exc.messages[0]
+        return render(request, "web/leave.html", context, status=400)
+    return render(request, "web/leave_code.html", {"contact": raw})
+
+
+@require_http_methods(["POST"])
+def leave_confirm(request: HttpRequest) -> HttpResponse:
+    raw = request.POST.get("contact", "").strip()
+    kind = Channel.EMAIL if "@" in raw else Channel.SMS
+    member = None
+    try:
+        member = member_actions.do_confirm_leave(kind, raw, request.POST.get("code", ""))
+    except ValidationError:
+        member = None
+    if member is None:
+        return render(request, "web/leave_code.html", {
+            "contact": raw, "error": _("That code is not right, or it has expired.")},
+            status=400)
+    return redirect("left")
