@@ -30,8 +30,8 @@ def env_str(name: str, default: str | None = None) -> str:
 
 
 def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
+    raw = os.environ.get(name, "")
+    if raw == "":
         return default
     try:
         return int(raw)
@@ -40,8 +40,8 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
+    raw = os.environ.get(name, "")
+    if raw == "":
         return default
     if raw.lower() in ("1", "true", "yes", "on"):
         return True

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from rapidresponse.accounts.models import AuditEntry
 
 
-def record(actor: AbstractBaseUser | AnonymousUser | None, action: str, obj: Any, *,
+def record(actor: User | AnonymousUser | None, action: str, obj: Any, *,
            from_state: str = "", to_state: str = "", **detail: Any) -> AuditEntry:
     user = actor if actor is not None and actor.is_authenticated else None
     return AuditEntry.objects.create(

@@ -57,3 +57,24 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    @property
+    def action_label(self) -> str:
+        """The action in the reader's language (the code itself when it has no name)."""
+        from rapidresponse.incidents.models import AUDIT_ACTIONS
+
+        return str(AUDIT_ACTIONS.get(self.action, self.action))
+
+    @property
+    def from_state_label(self) -> str:
+        return _state_label(self.from_state)
+
+    @property
+    def to_state_label(self) -> str:
+        return _state_label(self.to_state)
+
+
+def _state_label(value: str) -> str:
+    from rapidresponse.incidents.models import State
+
+    return str(State(value).label) if value in State.values else value

@@ -4,21 +4,21 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from rapidresponse.accounts.models import ApiToken
 from rapidresponse.lib import crypto
 
 
-def do_issue_token(user: AbstractBaseUser) -> tuple[str, datetime]:
+def do_issue_token(user: User) -> tuple[str, datetime]:
     token = "rr_" + secrets.token_urlsafe(32)
     expires = timezone.now() + timedelta(days=settings.API_TOKEN_DAYS)
     ApiToken.objects.create(user=user, key_hash=crypto.token_hash(token), expires_at=expires)
     return token, expires
 
 
-def user_for_token(token: str) -> AbstractBaseUser | None:
+def user_for_token(token: str) -> User | None:
     now = timezone.now()
     record = (ApiToken.objects.select_related("user", "user__staff")
               .filter(key_hash=crypto.token_hash(token), expires_at__gt=now).first())

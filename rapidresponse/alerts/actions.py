@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -64,7 +64,7 @@ def fan_out(alert: Alert, message: Message) -> int:
 
 
 @transaction.atomic
-def do_send_alert(incident: Incident, actor: AbstractBaseUser | None) -> Alert:
+def do_send_alert(incident: Incident, actor: User | None) -> Alert:
     message = outbox.create_message("alert", compose("alert", incident),
                                     is_drill=incident.is_drill)
     alert = Alert.objects.create(
@@ -81,7 +81,7 @@ def do_send_alert(incident: Incident, actor: AbstractBaseUser | None) -> Alert:
 
 @transaction.atomic
 def do_send_follow_up(incident: Incident, kind: str,
-                      actor: AbstractBaseUser | None) -> list[Alert]:
+                      actor: User | None) -> list[Alert]:
     """All-clear or correction: to exactly the recipients of each original alert."""
     sent = []
     for original in incident.alerts.filter(kind=Alert.Kind.ALERT).select_related("message"):

@@ -10,8 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI, Schema
-from ninja.errors import HttpError
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as SchemaError
 from ninja.security import HttpBearer
 
 from rapidresponse.accounts.access import (
@@ -77,6 +79,48 @@ def forbidden(request: HttpRequest, exc: Exception) -> Any:
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Exception) -> Any:
     return api.create_response(request, {"detail": _("Not found.")}, status=404)
+
+
+# Messages for the errors django-ninja and pydantic raise in English, by pydantic error type.
+SCHEMA_MESSAGES = {
+    "missing": gettext_lazy("This field is required."),
+    "int_parsing": gettext_lazy("Enter a whole number."),
+    "int_type": gettext_lazy("Enter a whole number."),
+    "int_from_float": gettext_lazy("Enter a whole number."),
+    "float_parsing": gettext_lazy("Enter a number."),
+    "float_type": gettext_lazy("Enter a number."),
+    "bool_parsing": gettext_lazy("Enter true or false."),
+    "bool_type": gettext_lazy("Enter true or false."),
+    "string_type": gettext_lazy("Enter text."),
+    "list_type": gettext_lazy("Enter a list."),
+    "model_attributes_type": gettext_lazy("Send a JSON object."),
+    "dict_type": gettext_lazy("Send a JSON object."),
+}
+
+
+@api.exception_handler(SchemaError)
+def invalid_schema(request: HttpRequest, exc: SchemaError) -> Any:
+    """Wrong types or missing fields: a message per field, in the user's language."""
+    errors: dict[str, str] = {}
+    for error in exc.errors:
+        path = [str(p) for p in error.get("loc", ())
+                if p not in ("body", "payload", "query", "path") and not isinstance(p, int)]
+        field = ".".join(path) or "__all__"
+        errors.setdefault(field, str(SCHEMA_MESSAGES.get(error.get("type", ""),
+                                                         _("This value is not valid."))))
+    return api.create_response(request, {"detail": _("Some fields are not valid."),
+                                         "errors": errors}, status=422)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> Any:
+    """Our own HttpErrors are already translated; these are django-ninja's English ones."""
+    message = str(exc)
+    if isinstance(exc, AuthenticationError):
+        message = _("Sign in first: send a valid API token (Authorization: Bearer).")
+    elif message.startswith("Cannot parse request body"):
+        message = _("The request body is not valid JSON.")
+    return api.create_response(request, {"detail": message}, status=exc.status_code)
 
 
 class TokenIn(Schema):
@@ -170,10 +214,10 @@ def get_incident(request: HttpRequest, incident_id: int) -> Any:
              "notes": r.notes}
             for r in incident.reports.all()]
         return data
-    incident = queries.public_incidents().filter(pk=incident_id).first()
-    if incident is None:
+    public = queries.public_incidents().filter(pk=incident_id).first()
+    if public is None:
         raise Http404
-    return queries.public_view(incident)
+    return queries.public_view(public)
 
 
 class VerificationIn(Schema):

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -37,7 +37,7 @@ from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.contacts import index_for, normalise
 from rapidresponse.members.models import Channel, Zone, ZoneCell, language_codes
 
-Actor = AbstractBaseUser | AnonymousUser | None
+Actor = User | AnonymousUser | None
 
 MAX_SIZE = 1000
 MAX_VEHICLES = 200
@@ -97,12 +97,13 @@ def build_report_input(data: dict[str, Any], *, now: datetime | None = None) -> 
     lat, lng, zone_id = data.get("latitude"), data.get("longitude"), data.get("zone")
     if lat not in (None, "") or lng not in (None, ""):
         try:
-            cell = geo.cell_for(float(lat), float(lng), settings.H3_REPORT_RESOLUTION)
+            cell = geo.cell_for(float(lat), float(lng),  # type: ignore[arg-type]
+                                settings.H3_REPORT_RESOLUTION)
         except (TypeError, ValueError):
             errors["location"] = _("The location is not a valid latitude and longitude.")
     elif zone_id not in (None, ""):
         try:
-            zone = Zone.objects.get(pk=int(zone_id))
+            zone = Zone.objects.get(pk=int(zone_id))  # type: ignore[arg-type]
             cells = list(zone.cells.values_list("cell", flat=True)[:1])
             cell = cells[0] if cells else None
         except (ValueError, TypeError, Zone.DoesNotExist):
@@ -293,7 +294,7 @@ def do_request_verification(incident: Incident, actor: Actor) -> list[Verificati
 
 
 @transaction.atomic
-def do_record_verification(incident: Incident, verifier: AbstractBaseUser, outcome: str,
+def do_record_verification(incident: Incident, verifier: User, outcome: str,
                            notes: str = "") -> Verification:
     """A verifier's finding. Enough distinct confirmations confirm the incident and alert."""
     if outcome not in Outcome.values:

@@ -159,7 +159,7 @@ def phone_report(request: HttpRequest) -> HttpResponse:
     """A dispatcher types in a report taken on the hotline."""
     access_console(request.user)
     if request.method == "POST":
-        data = request.POST.dict()
+        data: dict[str, Any] = request.POST.dict()
         data["language"] = data.get("report_language") or get_language() or "en"
         data["is_drill"] = request.POST.get("is_drill") == "on"
         try:

@@ -214,14 +214,14 @@ def do_start_signup(data: MemberInput) -> ConfirmationCode:
         contact = member.contacts.get(kind=kind)
         return _send_code(member, contact, ConfirmationCode.Purpose.JOIN)
     # Already known: say nothing different, apply the new settings once confirmed.
-    contact = existing.contacts.filter(kind=kind).first() or existing.contacts.first()
-    assert contact is not None
+    found = existing.contacts.filter(kind=kind).first() or existing.contacts.first()
+    assert found is not None
     payload = {
         "name": data.name, "language": data.language, "channels": data.channels,
         "contacts": {k: crypto.encrypt(v) for k, v in data.contacts.items()},
         "places": [p.__dict__ for p in data.places],
     }
-    return _send_code(existing, contact, ConfirmationCode.Purpose.JOIN, payload)
+    return _send_code(existing, found, ConfirmationCode.Purpose.JOIN, payload)
 
 
 def _check_code(record: ConfirmationCode, code: str) -> bool:

@@ -61,7 +61,7 @@ def report(request: HttpRequest) -> HttpResponse:
         return render(request, "web/report.html", report_context(
             request, errors={"__all__": _("Too many reports from here. Call the hotline.")}),
             status=429)
-    data = request.POST.dict()
+    data: dict[str, Any] = request.POST.dict()
     data["language"] = get_language() or "en"
     data["reporter_token"] = request.COOKIES.get(REPORTER_COOKIE, "")
     data["is_drill"] = False
