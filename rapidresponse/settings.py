@@ -230,6 +230,10 @@ H3_PUBLIC_RESOLUTION = 7
 CLUSTER_WINDOW_MINUTES = env_int("CLUSTER_WINDOW_MINUTES", 90)
 INCIDENT_EXPIRY_MINUTES = env_int("INCIDENT_EXPIRY_MINUTES", 360)
 ALERT_RADIUS_M = env_int("ALERT_RADIUS_M", 2000)
+# public: confirmed alerts are published in the CAP feed; restricted: members and partners only.
+ALERT_SCOPE = env_str("ALERT_SCOPE", "public")
+if ALERT_SCOPE not in ("public", "restricted"):
+    raise ImproperlyConfigured("ALERT_SCOPE must be 'public' or 'restricted'")
 VERIFICATIONS_REQUIRED = env_int("VERIFICATIONS_REQUIRED", 1)
 VERIFIERS_PER_REQUEST = env_int("VERIFIERS_PER_REQUEST", 3)
 MAX_WATCH_RADIUS_M = env_int("MAX_WATCH_RADIUS_M", 5000)

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from rapidresponse.alerts import views as alert_views
 from rapidresponse.delivery import views as delivery_views
 from rapidresponse.incidents import views as incident_views
 from rapidresponse.members import views as member_views
@@ -32,4 +33,6 @@ urlpatterns = [
     path("console/phone/<int:member_id>/", delivery_views.phone, name="phone"),
     path("verify/", incident_views.verify_list, name="verify_list"),
     path("verify/<int:incident_id>/", incident_views.verify, name="verify"),
+    path("alerts/<int:alert_id>.cap", alert_views.cap, name="alert_cap"),
+    path("feeds/alerts.atom", alert_views.feed, name="alerts_feed"),
 ]
