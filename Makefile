@@ -30,7 +30,7 @@ run: seed
 	@echo "  Rapid Response demo:   http://$(HOST):$(PORT)/"
 	@echo "  Dispatcher console:    http://$(HOST):$(PORT)/console/"
 	@echo "  API schema:            http://$(HOST):$(PORT)/api/v1/openapi.json"
-	@echo "  Logins (password rapid-demo): coordinator, dispatcher, verifier, verifier2, verifier3"
+	@echo "  Logins (password rapid-demo): coordinator, dispatcher, verifier, verifier2, verifier3, responder"
 	@echo ""
 	@trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py worker & WORKER=$$!; \

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.accounts.tokens import do_issue_token
@@ -29,6 +31,14 @@ def _clear_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """A request in Spanish leaves Spanish active in the thread: start each test in English."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
@@ -128,7 +138,13 @@ def smtp_server() -> Iterator[Any]:
         def handle_message(self, message: Any) -> None:
             received.append(message)
 
-    controller = Controller(Keep(), hostname="127.0.0.1", port=0)
+    # aiosmtpd cannot start on port 0 (it connects to itself to check): pick a free port.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
     controller.start()
     controller.received = received  # type: ignore[attr-defined]
     try:

@@ -15,6 +15,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaError
 from ninja.security import HttpBearer
+from pydantic import StrictInt
 
 from rapidresponse.accounts.access import (
     CONSOLE_ROLES,
@@ -153,8 +154,9 @@ class ReportIn(Schema):
     activity: str
     agency: str = "unknown"
     observed_at: str | None = None
-    size: int | None = None
-    vehicles: int | None = None
+    # Strict: JSON true/false are not counts of agents or vehicles.
+    size: StrictInt | None = None
+    vehicles: StrictInt | None = None
     location_text: str = ""
     uniform_text: str = ""
     equipment_text: str = ""
@@ -202,8 +204,13 @@ def list_incidents(request: HttpRequest, include_closed: bool = False,
 @api.get("/incidents/{incident_id}", tags=["incidents"])
 def get_incident(request: HttpRequest, incident_id: int) -> Any:
     user = optional_user(request)
+    incident = None
     if user is not None and has_role(user, VERIFY_ROLES):
-        incident = access_incident(user, incident_id)
+        try:
+            incident = access_incident(user, incident_id)
+        except Http404:
+            incident = None  # a verifier still sees what the public sees (below)
+    if incident is not None:
         annotated = queries.with_counts(Incident.objects.filter(pk=incident.pk)).get()
         data = queries.staff_view(annotated)
         data["reports"] = [

@@ -93,3 +93,10 @@ class ConsoleMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    @property
+    def channel_label(self) -> str:
+        """The channel's name in the reader's language."""
+        from rapidresponse.members.models import Channel
+
+        return str(Channel(self.channel).label) if self.channel in Channel.values else self.channel

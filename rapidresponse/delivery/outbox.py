@@ -103,6 +103,14 @@ def _finish(delivery: Delivery, **fields: object) -> None:
     Delivery.objects.filter(pk=delivery.pk, claim=delivery.claim).update(**fields)
 
 
+def _still_ours(delivery: Delivery) -> bool:
+    """Renew our claim just before sending. False when the stale-claim sweep has handed the
+    delivery on (queued again, or found already sent): then it is not ours to send."""
+    return bool(Delivery.objects.filter(
+        pk=delivery.pk, claim=delivery.claim, status__in=(Status.SENDING, Status.UNKNOWN),
+    ).update(status=Status.SENDING, claimed_at=timezone.now()))
+
+
 def send_one(delivery: Delivery, contacts: dict[tuple[int, str], ContactPoint]) -> str:
     message = delivery.message
     member = delivery.member
@@ -120,6 +128,8 @@ def send_one(delivery: Delivery, contacts: dict[tuple[int, str], ContactPoint]) 
         subject=body.get("subject", ""), text=body["text"], is_drill=message.is_drill,
         kind=message.kind,
     )
+    if not _still_ours(delivery):
+        return Status.SENDING  # another worker has it now
     backend = transport(delivery.channel, is_drill=message.is_drill)
     attempts = delivery.attempts + 1
     try:

@@ -104,8 +104,12 @@ def build_report_input(data: dict[str, Any], *, now: datetime | None = None) -> 
     elif zone_id not in (None, ""):
         try:
             zone = Zone.objects.get(pk=int(zone_id))  # type: ignore[arg-type]
-            cells = list(zone.cells.values_list("cell", flat=True)[:1])
-            cell = cells[0] if cells else None
+            cells = list(zone.cells.values_list("cell", flat=True))
+            # The middle of the zone, not whichever of its cells the database returns first.
+            centres = [geo.center(c) for c in cells]
+            cell = geo.cell_for(sum(c[0] for c in centres) / len(centres),
+                                sum(c[1] for c in centres) / len(centres),
+                                settings.H3_REPORT_RESOLUTION) if cells else None
         except (ValueError, TypeError, Zone.DoesNotExist):
             cell = None
         if cell is None:
@@ -253,7 +257,8 @@ def _transition(incident: Incident, to: str, actor: Actor, action: str,
         incident.confirmed_at = now
     if to not in (State.REPORTED, State.VERIFYING, State.CONFIRMED):
         incident.closed_at = now
-    incident.save()
+    # Only the fields this transition owns: the caller's copy may predate a new report.
+    incident.save(update_fields=["state", "confirmed_at", "closed_at", "updated_at"])
     audit.record(actor, action, incident, from_state=from_state, to_state=to, **detail)
 
 
@@ -299,6 +304,9 @@ def do_record_verification(incident: Incident, verifier: User, outcome: str,
     """A verifier's finding. Enough distinct confirmations confirm the incident and alert."""
     if outcome not in Outcome.values:
         raise InvalidInput({"outcome": _("Choose an outcome.")})
+    # Lock the incident first: findings recorded at the same moment are counted one after
+    # the other, so two simultaneous confirmations still reach VERIFICATIONS_REQUIRED.
+    Incident.objects.select_for_update().get(pk=incident.pk)
     incident.refresh_from_db()
     if incident.state not in UNVERIFIED_STATES:
         raise TransitionError(

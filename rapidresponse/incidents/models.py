@@ -42,6 +42,22 @@ class State(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
+# What each audit action of an incident is called on the incident's timeline.
+AUDIT_ACTIONS = {
+    "incident.created": _("Incident created"),
+    "report.added": _("Report added"),
+    "incident.verification_requested": _("Verification requested"),
+    "incident.verification_recorded": _("Finding recorded"),
+    "incident.confirmed": _("Confirmed"),
+    "incident.not_ice": _("Not immigration enforcement"),
+    "incident.false_alarm": _("False alarm"),
+    "incident.unverifiable": _("Could not be verified"),
+    "incident.resolved": _("Resolved: all-clear sent"),
+    "incident.corrected": _("Correction sent"),
+    "incident.place_edited": _("Cross streets edited"),
+    "incident.expired": _("Expired"),
+}
+
 OPEN_STATES = (State.REPORTED, State.VERIFYING, State.CONFIRMED)
 UNVERIFIED_STATES = (State.REPORTED, State.VERIFYING)
 

@@ -20,8 +20,9 @@ from rapidresponse.accounts.access import (
     access_incident,
     access_incident_for_verification,
     access_role,
+    role_of,
 )
-from rapidresponse.accounts.models import AuditEntry
+from rapidresponse.accounts.models import AuditEntry, Role
 from rapidresponse.delivery.models import Delivery, Status
 from rapidresponse.incidents import actions, queries
 from rapidresponse.incidents.models import (
@@ -38,6 +39,8 @@ from rapidresponse.web.views import report_context
 
 @login_required
 def console(request: HttpRequest) -> HttpResponse:
+    if role_of(request.user) == Role.VERIFIER:  # where signing in lands a verifier
+        return redirect("verify_list")
     access_console(request.user)
     return render(request, "incidents/console.html", {
         "incidents": queries.console_queue(request.GET.get("all") == "1")[:100],
@@ -88,14 +91,18 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     return render(request, "incidents/incident.html", _incident_context(incident))
 
 
-def _run(request: HttpRequest, incident: Incident, action: Any, *args: Any) -> None:
+def _run(request: HttpRequest, incident: Incident, action: Any, *args: Any) -> bool:
+    """Run an action; on failure show why and return False."""
     try:
         action(incident, *args)
     except actions.TransitionError as exc:
         messages.error(request, str(exc))
+        return False
     except InvalidInput as exc:
         for text in exc.errors.values():
             messages.error(request, text)
+        return False
+    return True
 
 
 @login_required
@@ -104,8 +111,8 @@ def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpRe
     access_console(request.user)
     incident = access_incident(request.user, incident_id)
     if name == "request-verification":
-        _run(request, incident, actions.do_request_verification, request.user)
-        messages.success(request, _("Verification requested."))
+        if _run(request, incident, actions.do_request_verification, request.user):
+            messages.success(request, _("Verification requested."))
     elif name == "resolve":
         _run(request, incident, actions.do_resolve, request.user)
     elif name == "correction":

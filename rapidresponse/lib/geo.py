@@ -55,9 +55,13 @@ def center(cell: int) -> tuple[float, float]:
 
 
 def rings_for_radius(radius_m: float, res: int) -> int:
-    """How many rings of cells around a centre cell cover a circle of this radius."""
+    """How many rings of cells around a centre cell cover a circle of this radius.
+
+    A disk of k rings is a hexagon of cells whose nearest edge lies k * s * sqrt(3)/2 + s/2
+    from the centre (s: distance between neighbouring centres): that must reach the radius.
+    """
     spacing = _EDGE_M[res] * math.sqrt(3)
-    return max(0, math.ceil(radius_m / spacing - 0.5))
+    return max(0, math.ceil((radius_m / spacing - 0.5) / (math.sqrt(3) / 2)))
 
 
 def disk(cell: int, k: int) -> list[int]:

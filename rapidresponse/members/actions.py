@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -77,7 +78,7 @@ def place_from_zone(zone: Zone, radius_m: Any, label: str = "home") -> Place:
 def _radius(raw: Any) -> int:
     try:
         radius = int(float(raw)) if raw not in (None, "") else 1000
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ValidationError(_("The radius must be a number of metres.")) from exc
     if not MIN_RADIUS_M <= radius <= settings.MAX_WATCH_RADIUS_M:
         raise ValidationError(
@@ -216,6 +217,10 @@ def do_start_signup(data: MemberInput) -> ConfirmationCode:
     # Already known: say nothing different, apply the new settings once confirmed.
     found = existing.contacts.filter(kind=kind).first() or existing.contacts.first()
     assert found is not None
+    if not found.value_encrypted and found.kind in data.contacts:
+        # Someone who left is joining again: their value was erased, so the code needs it.
+        found.value_encrypted = crypto.encrypt(data.contacts[found.kind])
+        found.save(update_fields=["value_encrypted"])
     payload = {
         "name": data.name, "language": data.language, "channels": data.channels,
         "contacts": {k: crypto.encrypt(v) for k, v in data.contacts.items()},
@@ -251,17 +256,64 @@ def do_confirm_code(code_id: int, code: str) -> Member | None:
         return member
     if record.payload:
         p = record.payload
+        contacts = {k: crypto.decrypt(v) for k, v in p["contacts"].items()}
+        # A phone or email that another member has by now stays theirs.
+        contacts = {k: v for k, v in contacts.items() if not ContactPoint.objects.filter(
+            kind=k, blind_index=index_for(k, v)).exclude(member=member).exists()}
         data = MemberInput(
             name=p["name"], language=p["language"], channels=p["channels"],
-            contacts={k: crypto.decrypt(v) for k, v in p["contacts"].items()},
-            places=[Place(**place) for place in p["places"]])
+            contacts=contacts, places=[Place(**place) for place in p["places"]])
         _apply(member, data)
     member.status = Member.Status.ACTIVE
     member.consent_at = now
     member.opted_out_at = None
     member.save(update_fields=["status", "consent_at", "opted_out_at"])
     ContactPoint.objects.filter(pk=record.contact_id).update(verified_at=now)
+    for other in member.contacts.filter(enabled=True, verified_at__isnull=True):
+        _send_contact_link(member, other)
     return member
+
+
+CONTACT_LINK_SALT = "rapidresponse.members.confirm-contact"
+CONTACT_LINK_MAX_AGE = timedelta(days=7)
+
+
+def _send_contact_link(member: Member, contact: ContactPoint) -> None:
+    """A second contact given at sign-up is confirmed by a link sent to it."""
+    from django.core import signing
+    from django.urls import reverse
+
+    token = signing.dumps({"c": contact.pk, "b": contact.blind_index[:16]},
+                          salt=CONTACT_LINK_SALT)
+    url = settings.PUBLIC_URL + reverse("confirm_contact", args=[token])
+    bodies = {}
+    for lang in language_codes():
+        with translation.override(lang):
+            bodies[lang] = {
+                "subject": _("Confirm your address"),
+                "text": _("%(network)s: to also get alerts here, open %(url)s "
+                          "If you did not ask for this, ignore this message.")
+                % {"network": settings.NETWORK_NAME, "url": url}}
+    outbox.send_to_member(member, "confirmation", bodies, channels=[contact.kind])
+
+
+@transaction.atomic
+def do_confirm_contact(token: str) -> ContactPoint | None:
+    from django.core import signing
+
+    try:
+        data = signing.loads(token, salt=CONTACT_LINK_SALT,
+                             max_age=CONTACT_LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    contact = ContactPoint.objects.select_related("member").filter(pk=data.get("c")).first()
+    if (contact is None or contact.blind_index[:16] != data.get("b")
+            or contact.member.status != Member.Status.ACTIVE):
+        return None
+    if contact.verified_at is None:
+        contact.verified_at = timezone.now()
+        contact.save(update_fields=["verified_at"])
+    return contact
 
 
 @transaction.atomic
@@ -299,7 +351,7 @@ def do_opt_out(member: Member) -> None:
     member.name = ""
     member.save(update_fields=["status", "opted_out_at", "name"])
     member.watch_areas.all().delete()
-    member.contacts.update(enabled=False)
+    member.contacts.update(enabled=False, value_encrypted="")
     from rapidresponse.delivery.models import Delivery, Status
 
     Delivery.objects.filter(member=member, status=Status.QUEUED).update(
@@ -335,26 +387,53 @@ def member_input_from_mapping(row: dict[str, Any]) -> MemberInput:
         place_error=place_error)
 
 
+def _line_breaks(values: Any) -> int:
+    return sum(len(re.findall(r"\r\n|\r|\n", v)) for v in values if isinstance(v, str))
+
+
 def import_members_csv(text: str, *, source: str = "import") -> ImportResult:
     """Import a CSV; each bad row is reported by line and the good rows are all kept."""
     result = ImportResult()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        result.errors.append((reader.line_num + 1, _("This line is not valid CSV (%(reason)s).")
+                              % {"reason": exc}))
+        return result
     missing = [c for c in ("phone", "email", "latitude", "longitude") if c not in header]
     if not header or missing:
         result.errors.append((1, _("Missing columns: %(cols)s. Expected: %(all)s.") % {
             "cols": ", ".join(missing) or "-", "all": ", ".join(CSV_COLUMNS)}))
         return result
     reader.fieldnames = header
-    for row in reader:
-        line = reader.line_num
+    seen: dict[str, int] = {}  # blind index -> line, to name duplicates within the file
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # line_num counts the lines read without error
+            result.errors.append((reader.line_num + 1, _(
+                "This line is not valid CSV (%(reason)s); the rest of the file was not read.")
+                % {"reason": exc}))
+            break
+        # The line where the row starts, even when a quoted value holds line breaks.
+        line = reader.line_num - _line_breaks(row.values())
         clean = {k: (v or "").strip() for k, v in row.items() if k}
         if not any(clean.values()):
             continue
         try:
-            member = do_create_member(member_input_from_mapping(clean), source=source)
+            data = member_input_from_mapping(clean)
+            indexes = [index_for(kind, value) for kind, value in data.contacts.items()]
+            earlier = next((seen[i] for i in indexes if i in seen), None)
+            if earlier is not None:
+                raise InvalidInput({"contact": _(
+                    "The same phone number or email is on line %(line)s.") % {"line": earlier}})
+            member = do_create_member(data, source=source)
         except InvalidInput as exc:
             result.errors.append((line, "; ".join(f"{k}: {v}" for k, v in exc.errors.items())))
             continue
+        seen.update((i, line) for i in indexes)
         result.created.append(member.pk)
     return result

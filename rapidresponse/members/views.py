@@ -33,7 +33,10 @@ def members(request: HttpRequest) -> HttpResponse:
                 context["error"] = _("The file must be CSV text in UTF-8.")
                 status = 400
             else:
-                context["result"] = import_members_csv(text)
+                result = import_members_csv(text)
+                context["result"] = result
+                if result.errors and not result.created:
+                    status = 400
     context["counts"] = {row["status"]: row["n"] for row in
                          Member.objects.values("status").annotate(n=Count("id"))}
     context["by_language"] = list(Member.objects.filter(status="active")

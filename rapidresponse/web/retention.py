@@ -16,9 +16,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from rapidresponse.accounts.models import ApiToken, AuditEntry
@@ -26,6 +28,11 @@ from rapidresponse.alerts.models import Alert
 from rapidresponse.delivery.models import ConsoleMessage, Delivery, Message
 from rapidresponse.incidents.models import OPEN_STATES, Incident, Report
 from rapidresponse.members.models import ConfirmationCode, ContactPoint, Member
+
+
+def _deleted(qs: QuerySet[Any]) -> int:
+    """How many rows of the queryset's own model were deleted (not counting cascades)."""
+    return qs.delete()[1].get(qs.model._meta.label, 0)
 
 
 @transaction.atomic
@@ -42,27 +49,27 @@ def enforce_retention(now: datetime | None = None) -> dict[str, int]:
         last_report_at__lt=days(settings.RETENTION_INCIDENT_DAYS)).exclude(state__in=OPEN_STATES)
     old_messages = list(Alert.objects.filter(incident__in=old_incidents)
                         .values_list("message_id", flat=True))
-    done["incidents"] = old_incidents.delete()[0]
-    done["alert_messages"] = Message.objects.filter(pk__in=old_messages).delete()[0]
+    done["incidents"] = _deleted(old_incidents)
+    done["alert_messages"] = _deleted(Message.objects.filter(pk__in=old_messages))
     cutoff = days(settings.RETENTION_DELIVERY_DAYS)
-    done["deliveries"] = Delivery.objects.filter(created_at__lt=cutoff).delete()[0]
-    done["messages"] = (Message.objects.filter(created_at__lt=cutoff, alert__isnull=True)
-                        .delete()[0])
-    done["console_messages"] = ConsoleMessage.objects.filter(
-        created_at__lt=days(settings.RETENTION_CONSOLE_MESSAGE_DAYS)).delete()[0]
-    done["pending_members"] = Member.objects.filter(
+    done["deliveries"] = _deleted(Delivery.objects.filter(created_at__lt=cutoff))
+    done["messages"] = _deleted(Message.objects.filter(created_at__lt=cutoff,
+                                                       alert__isnull=True))
+    done["console_messages"] = _deleted(ConsoleMessage.objects.filter(
+        created_at__lt=days(settings.RETENTION_CONSOLE_MESSAGE_DAYS)))
+    done["pending_members"] = _deleted(Member.objects.filter(
         status=Member.Status.PENDING,
         created_at__lt=now - timedelta(hours=settings.RETENTION_UNCONFIRMED_MEMBER_HOURS),
-    ).delete()[0]
+    ))
     done["opted_out_values"] = ContactPoint.objects.filter(
         member__status=Member.Status.OPTED_OUT).exclude(value_encrypted="").update(
         value_encrypted="")
-    done["opted_out_members"] = Member.objects.filter(
+    done["opted_out_members"] = _deleted(Member.objects.filter(
         status=Member.Status.OPTED_OUT,
-        opted_out_at__lt=days(settings.RETENTION_OPTED_OUT_DAYS)).delete()[0]
-    done["codes"] = ConfirmationCode.objects.filter(
-        expires_at__lt=now - timedelta(days=1)).delete()[0]
-    done["tokens"] = ApiToken.objects.filter(expires_at__lt=now).delete()[0]
-    done["audit"] = AuditEntry.objects.filter(at__lt=days(settings.RETENTION_AUDIT_DAYS)
-                                              ).delete()[0]
+        opted_out_at__lt=days(settings.RETENTION_OPTED_OUT_DAYS)))
+    done["codes"] = _deleted(ConfirmationCode.objects.filter(
+        expires_at__lt=now - timedelta(days=1)))
+    done["tokens"] = _deleted(ApiToken.objects.filter(expires_at__lt=now))
+    done["audit"] = _deleted(AuditEntry.objects.filter(
+        at__lt=days(settings.RETENTION_AUDIT_DAYS)))
     return done

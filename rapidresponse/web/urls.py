@@ -16,6 +16,7 @@ urlpatterns = [
     path("join/", views.join, name="join"),
     path("join/welcome/", views.joined, name="joined"),
     path("code/<int:code_id>/", views.confirm_code, name="confirm_code"),
+    path("confirm/<str:token>/", views.confirm_contact, name="confirm_contact"),
     path("leave/", views.leave, name="leave"),
     path("leave/confirm/", views.leave_confirm, name="leave_confirm"),
     path("leave/done/", views.left, name="left"),

@@ -59,11 +59,14 @@ def report(request: HttpRequest) -> HttpResponse:
         return render(request, "web/report.html", report_context(request, errors={}))
     if not ratelimit.hit("report", ratelimit.client_key(request), limit=30, window_s=600):
         return render(request, "web/report.html", report_context(
-            request, errors={"__all__": _("Too many reports from here. Call the hotline.")}),
+            request, errors={"form": _("Too many reports from here. Call the hotline.")}),
             status=429)
     data: dict[str, Any] = request.POST.dict()
     data["language"] = get_language() or "en"
-    data["reporter_token"] = request.COOKIES.get(REPORTER_COOKIE, "")
+    # The browser's token, made now on a first report so that this report and the
+    # browser's next ones count as one reporter.
+    token = request.COOKIES.get(REPORTER_COOKIE) or incident_actions.new_reporter_token()
+    data["reporter_token"] = token
     data["is_drill"] = False
     try:
         report_input = incident_actions.build_report_input(data)
@@ -73,7 +76,7 @@ def report(request: HttpRequest) -> HttpResponse:
     incident_actions.do_submit_report(report_input, source=Source.WEB, actor=None)
     response = redirect("report_thanks")
     if not request.COOKIES.get(REPORTER_COOKIE):
-        response.set_cookie(REPORTER_COOKIE, incident_actions.new_reporter_token(),
+        response.set_cookie(REPORTER_COOKIE, token,
                             max_age=60 * 60 * 24 * 30, httponly=True, samesite="Lax")
     return response
 
@@ -104,10 +107,23 @@ def _places_from_post(request: HttpRequest) -> tuple[list[member_actions.Place],
     return places, None
 
 
+def _slot(request: HttpRequest, i: int) -> dict[str, Any]:
+    """What was entered for place i, so that a form sent back with errors loses nothing."""
+    post = request.POST if request.method == "POST" else {}
+    return {"i": i, "label": post.get(f"label_{i}", ""), "zone": post.get(f"zone_{i}", ""),
+            "latitude": post.get(f"latitude_{i}", ""), "longitude": post.get(f"longitude_{i}", ""),
+            "radius": post.get(f"radius_{i}") or "1000"}
+
+
 def join_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    return {"zones": _zones(), "labels": WATCH_LABELS, "languages": settings.LANGUAGES,
+    return {"zones": _zones(), "labels": WATCH_LABELS,
+            # Not "languages": base.html sets that name for its language switch.
+            "member_languages": settings.LANGUAGES,
             "values": request.POST if request.method == "POST" else {},
-            "slots": [1, 2, 3], "max_radius": settings.MAX_WATCH_RADIUS_M, **extra}
+            "slots": [_slot(request, i) for i in (1, 2, 3)],
+            "chosen_channels": (request.POST.getlist("channels") if request.method == "POST"
+                                else [Channel.SMS]),
+            "max_radius": settings.MAX_WATCH_RADIUS_M, **extra}
 
 
 @require_http_methods(["GET", "POST"])
@@ -116,7 +132,7 @@ def join(request: HttpRequest) -> HttpResponse:
         return render(request, "web/join.html", join_context(request, errors={}))
     if not ratelimit.hit("join", ratelimit.client_key(request), limit=10, window_s=600):
         return render(request, "web/join.html", join_context(
-            request, errors={"__all__": _("Too many attempts. Wait a few minutes.")}),
+            request, errors={"form": _("Too many attempts. Wait a few minutes.")}),
             status=429)
     errors: dict[str, str] = {}
     if request.POST.get("consent") != "yes":
@@ -152,6 +168,13 @@ def confirm_code(request: HttpRequest, code_id: int) -> HttpResponse:
             return render(request, "web/code.html", context, status=400)
         return redirect("joined" if record.purpose == ConfirmationCode.Purpose.JOIN else "left")
     return render(request, "web/code.html", context)
+
+
+def confirm_contact(request: HttpRequest, token: str) -> HttpResponse:
+    contact = member_actions.do_confirm_contact(token)
+    if contact is None:
+        return render(request, "web/code.html", {"expired": True}, status=404)
+    return render(request, "web/done.html", {"joined": True})
 
 
 def joined(request: HttpRequest) -> HttpResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 
 from django.conf import settings
@@ -27,9 +28,23 @@ class SmtpEmailBackend(Transport):
         try:
             email.send()
         except smtplib.SMTPRecipientsRefused as exc:
-            raise TransportError(f"recipient refused: {exc}", permanent=True) from exc
+            replies = list(exc.recipients.values())
+            # 5xx: the address is refused for good; 4xx (busy, greylisted): try again later.
+            permanent = all(500 <= code < 600 for code, _reply in replies)
+            reasons = "; ".join(f"{code} {_text(reply)}" for code, reply in replies)
+            raise TransportError(_redact(f"recipient refused: {reasons}", message.to),
+                                 permanent=permanent) from exc
         except TimeoutError as exc:
             raise TransportError("SMTP server timed out", timed_out=True) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise TransportError(f"SMTP error: {exc}") from exc
+            raise TransportError(_redact(f"SMTP error: {exc}", message.to)) from exc
         return msgid
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _redact(text: str, address: str) -> str:
+    """Errors are stored: they must not hold the address in clear text."""
+    return re.sub(re.escape(address), "***", text, flags=re.IGNORECASE)

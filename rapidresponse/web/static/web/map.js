@@ -24,6 +24,12 @@
     var map = baseMap(el, 11);
     var marker = {};
     el._pick = function (lat, lng) { setPoint(el, map, marker, lat, lng); map.setView([lat, lng], 14); };
+    // A form sent back with errors keeps the place chosen before: show it again.
+    var latIn = document.getElementById(el.dataset.latInput);
+    var lngIn = document.getElementById(el.dataset.lngInput);
+    if (latIn && lngIn && latIn.value && lngIn.value) {
+      el._pick(parseFloat(latIn.value), parseFloat(lngIn.value));
+    }
     map.on("click", function (e) { setPoint(el, map, marker, e.latlng.lat, e.latlng.lng); });
   });
 
