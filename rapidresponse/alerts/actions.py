@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from rapidresponse.alerts.compose import compose, place_name
-from rapidresponse.alerts.models import Alert, AlertCell
+from rapidresponse.alerts.models import Alert
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import Delivery, Message
 from rapidresponse.incidents.models import Incident
@@ -48,10 +48,21 @@ def max_watch_rings() -> int:
 
 
 def write_alert_cells(alert: Alert) -> None:
+    # A wide alert has thousands of cells: no model instances (bulk_create took ~0.2 s for a
+    # city-wide alert's 6,000 cells), and on PostgreSQL one statement over two arrays
+    # (0.09 s, against 0.4 s for executemany). See `make bench`.
     reach = alert.rings + max_watch_rings()
-    AlertCell.objects.bulk_create(
-        [AlertCell(alert=alert, cell=c, distance=d) for c, d in geo.rings(alert.center_cell,
-                                                                          reach)])
+    rows = list(geo.rings(alert.center_cell, reach))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "INSERT INTO alerts_alertcell (alert_id, cell, distance) SELECT %s, a.cell, a.d"
+                " FROM unnest(%s::bigint[], %s::integer[]) AS a(cell, d)",
+                [alert.pk, [c for c, _d in rows], [d for _c, d in rows]])
+        else:
+            cursor.executemany(
+                "INSERT INTO alerts_alertcell (alert_id, cell, distance) VALUES (%s, %s, %s)",
+                [(alert.pk, c, d) for c, d in rows])
 
 
 def fan_out(alert: Alert, message: Message) -> int:
