@@ -201,24 +201,63 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alerts@rapidresponse.invalid")
 
 # Channels: each kind of contact has one backend, chosen here like EMAIL_BACKEND.
-_CHANNEL_BACKEND_NAMES = {
-    "sms": {"console": "rapidresponse.channels.sms.console.ConsoleSmsBackend"},
+CHANNEL_BACKEND_NAMES = {
+    "sms": {"console": "rapidresponse.channels.sms.console.ConsoleSmsBackend",
+            "twilio": "rapidresponse.channels.sms.twilio.TwilioSmsBackend"},
     "email": {
         "console": "rapidresponse.channels.email.console.ConsoleEmailBackend",
         "smtp": "rapidresponse.channels.email.smtp.SmtpEmailBackend",
     },
+    "push": {"console": "rapidresponse.channels.push.console.ConsolePushBackend",
+             "webpush": "rapidresponse.channels.push.webpush.WebPushBackend"},
+    "signal": {"console": "rapidresponse.channels.signal.console.ConsoleSignalBackend",
+               "signal-cli": "rapidresponse.channels.signal.rest.SignalCliBackend"},
+    "webhook": {"console": "rapidresponse.channels.webhook.console.ConsoleWebhookBackend",
+                "http": "rapidresponse.channels.webhook.http.WebhookBackend"},
 }
 
 
 def _channel_backend(kind: str, variable: str) -> str:
-    """A short name from _CHANNEL_BACKEND_NAMES or a dotted path to a Transport class."""
+    """A short name from CHANNEL_BACKEND_NAMES or a dotted path to a Transport class."""
     value = env_str(variable, "console")
-    return _CHANNEL_BACKEND_NAMES[kind].get(value, value)
+    return CHANNEL_BACKEND_NAMES[kind].get(value, value)
 
 
 CHANNEL_BACKENDS = {
     "sms": _channel_backend("sms", "SMS_BACKEND"),
     "email": _channel_backend("email", "EMAIL_CHANNEL_BACKEND"),
+    "push": _channel_backend("push", "PUSH_BACKEND"),
+    "signal": _channel_backend("signal", "SIGNAL_BACKEND"),
+    "webhook": _channel_backend("webhook", "WEBHOOK_BACKEND"),
+}
+
+# Twilio (SMS_BACKEND=twilio). Without the account settings the channel is disabled.
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_FROM_NUMBERS = env_list("TWILIO_FROM_NUMBERS", "")
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
+# discard: ask Twilio not to keep message bodies (needs Message Privacy on the account).
+TWILIO_CONTENT_RETENTION = env_str("TWILIO_CONTENT_RETENTION", "discard")
+# Estimated price of one SMS segment in US cents, for the cost shown before sending.
+SMS_SEGMENT_COST_CENTS = float(env_str("SMS_SEGMENT_COST_CENTS", "0.83"))
+
+# Web push (PUSH_BACKEND=webpush). Keys are generated into var/ on a laptop.
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:alerts@rapidresponse.invalid")
+
+# Signal through a signal-cli REST API (SIGNAL_BACKEND=signal-cli).
+SIGNAL_API_URL = env_str("SIGNAL_API_URL", "")
+SIGNAL_NUMBER = env_str("SIGNAL_NUMBER", "")
+
+# Per-channel rate limits (messages per second), shared through Redis when REDIS_URL is set.
+CHANNEL_RATE_LIMITS = {
+    "sms": float(env_str("SMS_RATE_PER_SECOND", "10")),
+    "email": float(env_str("EMAIL_RATE_PER_SECOND", "20")),
+    "push": float(env_str("PUSH_RATE_PER_SECOND", "100")),
+    "signal": float(env_str("SIGNAL_RATE_PER_SECOND", "1")),
+    "webhook": float(env_str("WEBHOOK_RATE_PER_SECOND", "20")),
 }
 
 # The network.

@@ -17,7 +17,13 @@ from rapidresponse.alerts.models import Alert
 from rapidresponse.channels.sms.console import ConsoleSmsBackend
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import ConsoleMessage, Delivery, Message
-from rapidresponse.delivery.transport import Outbound, Transport, TransportError, transport_for
+from rapidresponse.delivery.transport import (
+    Attempt,
+    Outbound,
+    Transport,
+    TransportError,
+    transport_for,
+)
 from rapidresponse.incidents.actions import (
     build_report_input,
     do_record_verification,
@@ -72,8 +78,9 @@ class Scripted(Transport):
 class Traceable(Scripted):
     """A provider that can be asked afterwards whether it took a message."""
 
-    def reconcile(self, delivery_id: int, provider_id: str) -> str | None:
-        return "sent" if any(m.delivery_id == delivery_id for m in Scripted.calls) else "failed"
+    def reconcile(self, attempt: Attempt) -> str | None:
+        sent = any(m.delivery_id == attempt.delivery_id for m in Scripted.calls)
+        return "sent" if sent else "failed"
 
 
 class Broken(Transport):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rapidresponse.delivery.models import ConsoleMessage
-from rapidresponse.delivery.transport import Outbound, Transport
+from rapidresponse.delivery.transport import Attempt, Outbound, Transport
 
 
 class ConsoleTransport(Transport):
@@ -20,6 +20,6 @@ class ConsoleTransport(Transport):
         )
         return f"console-{record.pk}"
 
-    def reconcile(self, delivery_id: int, provider_id: str) -> str | None:
-        found = ConsoleMessage.objects.filter(delivery_id=delivery_id).exists()
+    def reconcile(self, attempt: Attempt) -> str | None:
+        found = ConsoleMessage.objects.filter(delivery_id=attempt.delivery_id).exists()
         return "sent" if found else "failed"

@@ -16,7 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from rapidresponse.delivery.models import PRIORITY, Delivery, Kind, Message, Status
-from rapidresponse.delivery.transport import Outbound, TransportError, transport
+from rapidresponse.delivery.transport import Attempt, Outbound, TransportError, transport
 from rapidresponse.members.models import ContactPoint, Member
 
 log = logging.getLogger(__name__)
@@ -177,6 +177,14 @@ def drain(max_batches: int | None = None) -> int:
     return done
 
 
+def attempt_of(delivery: Delivery) -> Attempt:
+    contact = ContactPoint.objects.filter(member_id=delivery.member_id,
+                                          kind=delivery.channel).first()
+    to = contact.value if contact is not None and contact.value_encrypted else ""
+    return Attempt(delivery_id=delivery.pk, provider_id=delivery.provider_id, to=to,
+                   started_at=delivery.claimed_at)
+
+
 def sweep_stale_claims() -> int:
     """Deliveries claimed by a worker that died: reconcile with the provider, never resend
     blindly. Backends that cannot tell leave the delivery as 'unknown' for staff."""
@@ -186,7 +194,7 @@ def sweep_stale_claims() -> int:
         "message")
     for delivery in stale.iterator():
         backend = transport(delivery.channel, is_drill=delivery.message.is_drill)
-        verdict = backend.reconcile(delivery.pk, delivery.provider_id)
+        verdict = backend.reconcile(attempt_of(delivery))
         now = timezone.now()
         if verdict == "sent":
             fields: dict[str, object] = {"status": Status.SENT, "sent_at": now}

@@ -4,6 +4,7 @@ settings.CHANNEL_BACKENDS, the way Django chooses EMAIL_BACKEND."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 from django.conf import settings
@@ -35,6 +36,16 @@ class Outbound:
     kind: str
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What is known of a send whose outcome was lost (worker killed, request timed out)."""
+
+    delivery_id: int
+    provider_id: str
+    to: str
+    started_at: datetime | None
+
+
 class Transport:
     """Base class for channel backends."""
 
@@ -46,7 +57,7 @@ class Transport:
         """Send one message; return the provider's id for it. Raise TransportError."""
         raise NotImplementedError
 
-    def reconcile(self, delivery_id: int, provider_id: str) -> str | None:
+    def reconcile(self, attempt: Attempt) -> str | None:
         """After a crash or time-out: 'sent', 'failed', or None when it cannot be known."""
         return None
 
@@ -65,12 +76,8 @@ def transport_for(kind: str) -> Transport:
 @cache
 def drill_transport_for(kind: str) -> Transport:
     """Drills never reach a live provider: they always go to the console backend."""
-    from rapidresponse.channels.email.console import ConsoleEmailBackend
-    from rapidresponse.channels.sms.console import ConsoleSmsBackend
-
-    consoles: dict[str, type[Transport]] = {"sms": ConsoleSmsBackend,
-                                            "email": ConsoleEmailBackend}
-    return consoles[kind]()
+    path = settings.CHANNEL_BACKEND_NAMES[kind]["console"]
+    return import_string(path)()  # type: ignore[no-any-return]
 
 
 def transport(kind: str, *, is_drill: bool) -> Transport:

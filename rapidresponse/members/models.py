@@ -10,6 +10,10 @@ from rapidresponse.lib import crypto
 class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     EMAIL = "email", _("Email")
+    PUSH = "push", _("Web push")
+    SIGNAL = "signal", _("Signal")
+    # A partner system's endpoint (the "member" is the partner).
+    WEBHOOK = "webhook", _("Webhook")
 
 
 class Zone(models.Model):

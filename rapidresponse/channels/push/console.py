@@ -1,0 +1,7 @@
+from rapidresponse.channels.console import ConsoleTransport
+
+
+class ConsolePushBackend(ConsoleTransport):
+    """Records push messages in the message log instead of sending them."""
+
+    kind = "push"
