@@ -92,6 +92,8 @@ def run(database: str, size: int, var_dir: str, repeats: int, seed: int,
             "same_rows": measured.same_rows,
             "samples": [round(s, 6) for s in measured.ours],
             "raw_samples": [round(s, 6) for s in measured.raw],
+            "cpu_seconds": round(fanout.median(measured.ours_cpu), 6),
+            "limit_cpu_seconds": round(fanout.median(measured.raw_cpu), 6),
             "generate_seconds": round(generated.seconds, 2),
             "migrate_seconds": round(migrate_seconds, 2),
         })
