@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "rapidresponse.alerts",
     "rapidresponse.channels.sms",
     "rapidresponse.channels.email",
+    "rapidresponse.channels.push",
     "rapidresponse.web",
 ]
 
@@ -151,14 +152,23 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-TASKS_BACKEND = env_str("TASKS_BACKEND", "database")
+# Background work: RQ on Redis when REDIS_URL is set (any number of workers on any number
+# of machines), otherwise a task table in the database.
+TASKS_BACKEND = env_str("TASKS_BACKEND", "rq" if REDIS_URL else "database")
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
 }
 if TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}")
+if TASKS_BACKEND == "rq" and not REDIS_URL:
+    raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+if REDIS_URL:
+    INSTALLED_APPS.append("django_rq")
+    # A drain task works for at most a minute and then hands on, so this is only a guard.
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
@@ -239,6 +249,9 @@ TWILIO_FROM_NUMBERS = env_list("TWILIO_FROM_NUMBERS", "")
 TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
 # discard: ask Twilio not to keep message bodies (needs Message Privacy on the account).
 TWILIO_CONTENT_RETENTION = env_str("TWILIO_CONTENT_RETENTION", "discard")
+# The SharedKey secret, when a Twilio Webhook Rule signs our webhooks with a shared key
+# instead of the auth token (header X-Twilio-Webhooks-Signature-Settings).
+TWILIO_WEBHOOK_SHARED_KEY = env_str("TWILIO_WEBHOOK_SHARED_KEY", "")
 # Estimated price of one SMS segment in US cents, for the cost shown before sending.
 SMS_SEGMENT_COST_CENTS = float(env_str("SMS_SEGMENT_COST_CENTS", "0.83"))
 
@@ -250,6 +263,10 @@ VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:alerts@rapidresponse.invalid")
 # Signal through a signal-cli REST API (SIGNAL_BACKEND=signal-cli).
 SIGNAL_API_URL = env_str("SIGNAL_API_URL", "")
 SIGNAL_NUMBER = env_str("SIGNAL_NUMBER", "")
+
+# Seconds to wait for a provider's answer; a send with no answer by then is "unknown" and is
+# reconciled with the provider before anything is sent again.
+OUTBOUND_HTTP_TIMEOUT = float(env_str("OUTBOUND_HTTP_TIMEOUT", "10"))
 
 # Per-channel rate limits (messages per second), shared through Redis when REDIS_URL is set.
 CHANNEL_RATE_LIMITS = {
@@ -277,6 +294,14 @@ VERIFICATIONS_REQUIRED = env_int("VERIFICATIONS_REQUIRED", 1)
 VERIFIERS_PER_REQUEST = env_int("VERIFIERS_PER_REQUEST", 3)
 MAX_WATCH_RADIUS_M = env_int("MAX_WATCH_RADIUS_M", 5000)
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
+# A worker that has held a claimed delivery this long without finishing is taken to be dead:
+# the sweep asks the provider what became of the message before anything is sent again.
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 120)
+# Sends in flight at once in each worker process (threads).
+DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 8)
+if DELIVERY_LEASE_SECONDS < 10 or DELIVERY_CONCURRENCY < 1:
+    raise ImproperlyConfigured("DELIVERY_LEASE_SECONDS must be at least 10 and "
+                               "DELIVERY_CONCURRENCY at least 1")
 MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_CENTER = (34.05, -118.25)
 

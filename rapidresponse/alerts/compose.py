@@ -83,6 +83,7 @@ def dispatch_bodies(incident: Incident, url: str) -> dict[str, dict[str, str]]:
             f["id"] = str(incident.pk)
             subject = _("%(drill)sPlease verify incident %(id)s") % f
             text = _("%(drill)sVERIFY #%(id)s: report of %(who)s near %(place)s at %(time)s. "
-                     "Can you go and look? Record what you find: %(url)s") % f
+                     "Can you go and look? Reply YES if you are going. Record what you "
+                     "find: %(url)s") % f
         bodies[lang] = {"subject": subject, "text": text}
     return bodies

@@ -11,12 +11,16 @@ class Kind(models.TextChoices):
     DISPATCH = "dispatch", _("Dispatch request")
     CONFIRMATION = "confirmation", _("Confirmation code")
     NOTICE = "notice", _("Notice")
+    REMINDER = "reminder", _("Reminder")
+    BROADCAST = "broadcast", _("Broadcast")
 
 
-# Lower numbers go first: alerts before dispatch requests before reminders and broadcasts.
+# Lower numbers go first: alerts before dispatch requests before reminders before broadcasts.
 PRIORITY = {
     Kind.ALERT: 0, Kind.ALL_CLEAR: 0, Kind.CORRECTION: 0,
-    Kind.DISPATCH: 10, Kind.CONFIRMATION: 10, Kind.NOTICE: 20,
+    Kind.DISPATCH: 10, Kind.CONFIRMATION: 10,
+    Kind.REMINDER: 20,
+    Kind.NOTICE: 30, Kind.BROADCAST: 30,
 }
 
 
@@ -73,7 +77,20 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["message", "member", "channel"],
                                     name="delivery_once_per_member_channel"),
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            # The claim reads queued rows in this order and stops after a batch: with the
+            # index it does not sort a whole fan-out for every batch it takes.
+            models.Index(fields=["priority", "rank", "id"], name="delivery_claim_order",
+                         condition=models.Q(status="queued")),
+        ]
+
+    @property
+    def channel_label(self) -> str:
+        """The channel's name in the reader's language."""
+        from rapidresponse.members.models import Channel
+
+        return str(Channel(self.channel).label) if self.channel in Channel.values else self.channel
 
 
 class ConsoleMessage(models.Model):

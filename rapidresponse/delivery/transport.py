@@ -61,6 +61,11 @@ class Transport:
         """After a crash or time-out: 'sent', 'failed', or None when it cannot be known."""
         return None
 
+    def rate_limit_key(self, message: Outbound) -> str:
+        """The token bucket a send draws from (settings.CHANNEL_RATE_LIMITS[kind] tokens a
+        second): one per channel here; a backend may split it, e.g. one per SMS sender."""
+        return self.kind
+
     def describe(self) -> str:
         return type(self).__name__
 

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from rapidresponse.accounts import audit
 from rapidresponse.accounts.access import access_console
-from rapidresponse.delivery.models import ConsoleMessage
+from rapidresponse.delivery import outbox
+from rapidresponse.delivery.models import ConsoleMessage, Delivery, Status
 from rapidresponse.members.models import Member
 
 
@@ -28,3 +33,30 @@ def phone(request: HttpRequest, member_id: int) -> HttpResponse:
         raise Http404
     received = list(member.console_messages.order_by("created_at", "id"))
     return render(request, "delivery/phone.html", {"member": member, "received": received})
+
+
+@login_required
+def dead_letters(request: HttpRequest) -> HttpResponse:
+    """Deliveries given up after the last attempt, or whose fate the provider cannot tell:
+    staff can look at why and send one again."""
+    access_console(request.user)
+    page = Paginator(outbox.dead_letters(), 50).get_page(request.GET.get("page"))
+    return render(request, "delivery/dead_letters.html", {"page": page})
+
+
+@login_required
+@require_POST
+def retry_delivery(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    access_console(request.user)
+    delivery = Delivery.objects.filter(pk=delivery_id).first()
+    if delivery is None:
+        raise Http404
+    before = delivery.status
+    if outbox.retry(delivery.pk):
+        audit.record(request.user, "delivery_retry", delivery, from_state=before,
+                     to_state=Status.QUEUED)
+        messages.success(request, _("The message is queued to be sent again."))
+    else:
+        messages.error(request, _("This message is no longer waiting for a decision: "
+                                  "nothing was changed."))
+    return redirect("dead_letters")

@@ -47,6 +47,7 @@ AUDIT_ACTIONS = {
     "incident.created": _("Incident created"),
     "report.added": _("Report added"),
     "incident.verification_requested": _("Verification requested"),
+    "incident.verifier_going": _("Verifier on the way"),
     "incident.verification_recorded": _("Finding recorded"),
     "incident.confirmed": _("Confirmed"),
     "incident.not_ice": _("Not immigration enforcement"),
@@ -133,6 +134,8 @@ class VerificationRequest(models.Model):
     message = models.ForeignKey("delivery.Message", null=True, on_delete=models.SET_NULL,
                                 related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the verifier answered YES (by SMS): they are on their way.
+    accepted_at = models.DateTimeField(null=True, blank=True)
 
 
 class Verification(models.Model):

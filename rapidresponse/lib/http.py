@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from django.conf import settings
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -27,6 +28,8 @@ def client() -> httpx.Client:
 
 
 def request(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    seconds = float(getattr(settings, "OUTBOUND_HTTP_TIMEOUT", 10))
+    kwargs.setdefault("timeout", httpx.Timeout(seconds, connect=min(5.0, seconds)))
     try:
         return client().request(method, url, **kwargs)
     except httpx.TimeoutException as exc:

@@ -12,6 +12,11 @@ from pathlib import Path
 def _new_secret(name: str) -> str:
     if name == "FIELD_ENCRYPTION_KEY":
         return base64.urlsafe_b64encode(os.urandom(32)).decode()
+    if name == "VAPID_PRIVATE_KEY":  # web push: a P-256 private key, raw, base64url
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        value = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+        return base64.urlsafe_b64encode(value.to_bytes(32, "big")).rstrip(b"=").decode()
     return secrets.token_urlsafe(48)
 
 

@@ -96,6 +96,15 @@ class ContactPoint(models.Model):
     @property
     def masked(self) -> str:
         value = self.value
+        if self.kind == Channel.PUSH and value:
+            # A push subscription (JSON): only the push service's host name is shown.
+            import json
+            from urllib.parse import urlsplit
+
+            try:
+                return urlsplit(json.loads(value)["endpoint"]).hostname or "?"
+            except (ValueError, KeyError, TypeError):
+                return "?"
         if self.kind == Channel.EMAIL and "@" in value:
             local, _, domain = value.partition("@")
             return f"{local[:1]}***@{domain}"

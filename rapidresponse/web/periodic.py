@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from django.db import close_old_connections
 
@@ -19,13 +20,26 @@ HOUSEKEEPING_EVERY_S = 60
 RETENTION_EVERY_S = 3600
 
 
+# The periodic drain picks up retries that came due; new work arrives through tasks.
+DRAIN_SLICE_S = 30.0
+
+
+def _guarded(job: Callable[[], object]) -> None:
+    """One failing job (a provider that cannot be asked, say) must not stop the others."""
+    try:
+        job()
+    except Exception:
+        log.exception("periodic job %s failed", getattr(job, "__name__", job))
+
+
 def run_once(tick: int) -> None:
-    outbox.sweep_stale_claims()
-    outbox.drain()
+    _guarded(outbox.sweep_stale_claims)
+    _guarded(outbox.reconcile_unknown)
+    _guarded(lambda: outbox.drain(max_seconds=DRAIN_SLICE_S))
     if tick % (HOUSEKEEPING_EVERY_S // OUTBOX_EVERY_S) == 0:
-        do_expire_stale()
+        _guarded(do_expire_stale)
     if tick % (RETENTION_EVERY_S // OUTBOX_EVERY_S) == 0:
-        enforce_retention()
+        _guarded(enforce_retention)
 
 
 def loop(stop: threading.Event) -> None:

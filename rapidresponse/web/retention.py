@@ -9,7 +9,11 @@
 - members.Member waiting for confirmation: deleted after RETENTION_UNCONFIRMED_MEMBER_HOURS.
 - members.Member opted out: name, places and contact values erased at once; the blind index
   that keeps the opt-out honoured is deleted after RETENTION_OPTED_OUT_DAYS.
-- members.ConfirmationCode: deleted a day after it expires.
+- members.ConfirmationCode and push.SignInCode: deleted a day after they expire.
+- sms.InboundSms (received MessageSids, to process a retried webhook once): deleted after
+  two days. sms.SmsThreadMessage (texts with a phone number): deleted after
+  RETENTION_REPORT_DETAILS_DAYS; sms.SmsThread (the encrypted number, a draft report): deleted
+  once nothing was said for that long. sms.DeliveryReceipt: deleted with its delivery.
 - accounts.ApiToken: deleted once expired. accounts.AuditEntry: after RETENTION_AUDIT_DAYS.
 """
 
@@ -25,6 +29,8 @@ from django.utils import timezone
 
 from rapidresponse.accounts.models import ApiToken, AuditEntry
 from rapidresponse.alerts.models import Alert
+from rapidresponse.channels.push.models import SignInCode
+from rapidresponse.channels.sms.retention import enforce_sms_retention
 from rapidresponse.delivery.models import ConsoleMessage, Delivery, Message
 from rapidresponse.incidents.models import OPEN_STATES, Incident, Report
 from rapidresponse.members.models import ConfirmationCode, ContactPoint, Member
@@ -69,6 +75,9 @@ def enforce_retention(now: datetime | None = None) -> dict[str, int]:
         opted_out_at__lt=days(settings.RETENTION_OPTED_OUT_DAYS)))
     done["codes"] = _deleted(ConfirmationCode.objects.filter(
         expires_at__lt=now - timedelta(days=1)))
+    done["sign_in_codes"] = _deleted(SignInCode.objects.filter(
+        expires_at__lt=now - timedelta(days=1)))
+    done.update(enforce_sms_retention(now))
     done["tokens"] = _deleted(ApiToken.objects.filter(expires_at__lt=now))
     done["audit"] = _deleted(AuditEntry.objects.filter(
         at__lt=days(settings.RETENTION_AUDIT_DAYS)))

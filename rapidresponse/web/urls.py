@@ -2,8 +2,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from rapidresponse.alerts import views as alert_views
+from rapidresponse.channels.push import pwa
 from rapidresponse.delivery import views as delivery_views
 from rapidresponse.incidents import views as incident_views
+from rapidresponse.members import selfservice
 from rapidresponse.members import views as member_views
 from rapidresponse.web import views
 
@@ -20,6 +22,15 @@ urlpatterns = [
     path("leave/", views.leave, name="leave"),
     path("leave/confirm/", views.leave_confirm, name="leave_confirm"),
     path("leave/done/", views.left, name="left"),
+    path("me/", selfservice.me, name="me"),
+    path("me/code/", selfservice.me_code, name="me_code"),
+    path("me/save/", selfservice.me_save, name="me_save"),
+    path("me/leave/", selfservice.me_leave, name="me_leave"),
+    path("me/sign-out/", selfservice.me_sign_out, name="me_sign_out"),
+    path("me/push/subscribe/", selfservice.me_push_subscribe, name="me_push_subscribe"),
+    path("me/push/unsubscribe/", selfservice.me_push_unsubscribe, name="me_push_unsubscribe"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("console/", incident_views.console, name="console"),
@@ -32,6 +43,9 @@ urlpatterns = [
     path("console/members/", member_views.members, name="members"),
     path("console/messages/", delivery_views.message_log, name="message_log"),
     path("console/phone/<int:member_id>/", delivery_views.phone, name="phone"),
+    path("console/deliveries/dead/", delivery_views.dead_letters, name="dead_letters"),
+    path("console/deliveries/<int:delivery_id>/retry/", delivery_views.retry_delivery,
+         name="delivery_retry"),
     path("verify/", incident_views.verify_list, name="verify_list"),
     path("verify/<int:incident_id>/", incident_views.verify, name="verify"),
     path("alerts/<int:alert_id>.cap", alert_views.cap, name="alert_cap"),

@@ -1,0 +1,134 @@
+"""What an alert, all-clear or correction will cost in SMS before it is sent: recipients by
+SMS per language, segments of the text as the SMS channel sends it, and the estimate
+recipients x segments x SMS_SEGMENT_COST_CENTS."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, F, Q
+from django.utils.translation import gettext_lazy as _
+
+from rapidresponse.alerts.actions import alert_rings, max_watch_rings
+from rapidresponse.alerts.compose import compose
+from rapidresponse.alerts.models import Alert
+from rapidresponse.channels.sms.segments import (
+    count_segments,
+    estimated_cost_cents,
+    format_dollars,
+    sms_text,
+)
+from rapidresponse.delivery.models import Delivery
+from rapidresponse.incidents.models import UNVERIFIED_STATES, Incident, State
+from rapidresponse.lib import geo
+from rapidresponse.members.models import Channel, ContactPoint, Member, WatchArea
+
+KIND_LABELS = {"alert": _("Alert"), "all_clear": _("All clear"), "correction": _("Correction")}
+
+
+@dataclass
+class LanguageCost:
+    language: str
+    recipients: int
+    encoding: str
+    segments: int
+    characters: int
+    cost_cents: float
+
+    @property
+    def cost(self) -> str:
+        return format_dollars(self.cost_cents)
+
+
+@dataclass
+class CostPreview:
+    kind: str
+    rows: list[LanguageCost] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return str(KIND_LABELS[self.kind])
+
+    @property
+    def recipients(self) -> int:
+        return sum(r.recipients for r in self.rows)
+
+    @property
+    def segments(self) -> int:
+        return sum(r.recipients * r.segments for r in self.rows)
+
+    @property
+    def cost_cents(self) -> float:
+        return sum(r.cost_cents for r in self.rows)
+
+    @property
+    def cost(self) -> str:
+        return format_dollars(self.cost_cents)
+
+
+def _by_language(rows: list[dict[str, object]]) -> dict[str, int]:
+    codes = [code for code, _name in settings.LANGUAGES]
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        language = str(row["lang"])
+        # A language without a text gets the English one (Message.body).
+        counts[language if language in codes else "en"] += int(str(row["n"]))
+    return dict(counts)
+
+
+def sms_recipients_of_new_alert(incident: Incident) -> dict[str, int]:
+    """Who would get the alert by SMS if it were confirmed now (as alerts.fan_out counts)."""
+    center = geo.parent(incident.cell, settings.H3_MEMBER_RESOLUTION)
+    rings = alert_rings()
+    by_distance: dict[int, list[int]] = defaultdict(list)
+    for cell, distance in geo.rings(center, rings + max_watch_rings()):
+        by_distance[distance].append(cell)
+    reach = Q()
+    for distance, cells in by_distance.items():
+        reach |= Q(cell__in=cells, rings__gte=distance - rings)
+    members = WatchArea.objects.filter(reach).values("member_id")
+    rows = (ContactPoint.objects.filter(
+        kind=Channel.SMS, enabled=True, disabled_at__isnull=True, verified_at__isnull=False,
+        member__status=Member.Status.ACTIVE, member_id__in=members)
+        .values(lang=F("member__language")).annotate(n=Count("member_id", distinct=True)))
+    return _by_language(list(rows))
+
+
+def sms_recipients_of_follow_up(incident: Incident) -> dict[str, int]:
+    """Who would get an all-clear or correction by SMS: the SMS recipients of the alerts."""
+    originals = Alert.objects.filter(incident=incident, kind=Alert.Kind.ALERT).values(
+        "message_id")
+    rows = (Delivery.objects.filter(message_id__in=originals, channel=Channel.SMS,
+                                    member__status=Member.Status.ACTIVE)
+            .values(lang=F("member__language")).annotate(n=Count("member_id", distinct=True)))
+    return _by_language(list(rows))
+
+
+def cost_preview(incident: Incident, kind: str) -> CostPreview:
+    recipients = (sms_recipients_of_new_alert(incident) if kind == "alert"
+                  else sms_recipients_of_follow_up(incident))
+    bodies = compose(kind, incident)
+    preview = CostPreview(kind=kind)
+    for language, body in bodies.items():
+        count = count_segments(sms_text(body["text"]))
+        n = recipients.get(language, 0)
+        preview.rows.append(LanguageCost(
+            language=language, recipients=n, encoding=count.encoding, segments=count.segments,
+            characters=count.units,
+            cost_cents=estimated_cost_cents(n, count.segments, settings.SMS_SEGMENT_COST_CENTS)))
+    return preview
+
+
+def previews_for(incident: Incident) -> list[CostPreview]:
+    """The messages this incident may send next, each with its SMS cost."""
+    has_alert = incident.alerts.filter(kind=Alert.Kind.ALERT).exists()
+    if incident.state in UNVERIFIED_STATES and not has_alert:
+        return [cost_preview(incident, "alert")]
+    kinds = []
+    if incident.state == State.CONFIRMED and has_alert:
+        kinds.append("all_clear")
+    if incident.state in (State.CONFIRMED, State.RESOLVED) and has_alert:
+        kinds.append("correction")
+    return [cost_preview(incident, kind) for kind in kinds]
