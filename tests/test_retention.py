@@ -305,3 +305,26 @@ def test_command_reports_what_it_removed(db, settings):
     call_command("enforce_retention", stdout=out)
     assert "pending_members: 1" in out.getvalue().splitlines()
     assert not Member.objects.filter(pk=old.pk).exists()
+
+
+def test_code_messages_are_gone_a_day_after_they_were_sent(db, deliver):
+    """A one-time code must not sit readable in the outbox or message log for months."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rapidresponse.delivery.models import ConsoleMessage, Message
+    from rapidresponse.delivery.outbox import send_to_member
+    from rapidresponse.web.retention import enforce_retention
+    from tests.conftest import make_member
+
+    member = make_member("Ana", "es", phone="+12135550170")
+    send_to_member(member, "confirmation", {"en": {"text": "code 123456"},
+                                            "es": {"text": "código 123456"}})
+    deliver()
+    assert ConsoleMessage.objects.filter(text__contains="123456").exists()
+    enforce_retention(now=timezone.now() + timedelta(hours=23))
+    assert Message.objects.filter(kind="confirmation").exists()
+    enforce_retention(now=timezone.now() + timedelta(hours=25))
+    assert not Message.objects.filter(kind="confirmation").exists()
+    assert not ConsoleMessage.objects.filter(text__contains="123456").exists()

@@ -6,6 +6,8 @@
   RETENTION_INCIDENT_DAYS after the last report, once closed.
 - delivery.Delivery and delivery.Message: deleted after RETENTION_DELIVERY_DAYS.
 - delivery.ConsoleMessage: deleted after RETENTION_CONSOLE_MESSAGE_DAYS.
+- delivery.Message of kind confirmation (one-time codes and links) with its deliveries and
+  console records: deleted a day after it was written.
 - members.Member waiting for confirmation: deleted after RETENTION_UNCONFIRMED_MEMBER_HOURS.
 - members.Member opted out: name, places and contact values erased at once; the blind index
   that keeps the opt-out honoured is deleted after RETENTION_OPTED_OUT_DAYS.
@@ -31,7 +33,7 @@ from rapidresponse.accounts.models import ApiToken, AuditEntry
 from rapidresponse.alerts.models import Alert
 from rapidresponse.channels.push.models import SignInCode
 from rapidresponse.channels.sms.retention import enforce_sms_retention
-from rapidresponse.delivery.models import ConsoleMessage, Delivery, Message
+from rapidresponse.delivery.models import ConsoleMessage, Delivery, Kind, Message
 from rapidresponse.incidents.models import OPEN_STATES, Incident, Report
 from rapidresponse.members.models import ConfirmationCode, ContactPoint, Member
 
@@ -61,8 +63,13 @@ def enforce_retention(now: datetime | None = None) -> dict[str, int]:
     done["deliveries"] = _deleted(Delivery.objects.filter(created_at__lt=cutoff))
     done["messages"] = _deleted(Message.objects.filter(created_at__lt=cutoff,
                                                        alert__isnull=True))
+    # One-time codes and sign-in links are useless after a day: their text goes then.
+    done["code_messages"] = _deleted(Message.objects.filter(
+        kind=Kind.CONFIRMATION, created_at__lt=now - timedelta(days=1)))
     done["console_messages"] = _deleted(ConsoleMessage.objects.filter(
         created_at__lt=days(settings.RETENTION_CONSOLE_MESSAGE_DAYS)))
+    done["console_codes"] = _deleted(ConsoleMessage.objects.filter(
+        delivery__isnull=True, created_at__lt=now - timedelta(days=1)))
     done["pending_members"] = _deleted(Member.objects.filter(
         status=Member.Status.PENDING,
         created_at__lt=now - timedelta(hours=settings.RETENTION_UNCONFIRMED_MEMBER_HOURS),
