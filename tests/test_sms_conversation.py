@@ -4,11 +4,8 @@ text back from the incident page. Nothing the sender wrote reaches an alert."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
-from xml.etree import ElementTree
 
 import pytest
 from django.utils import timezone
@@ -17,7 +14,8 @@ from rapidresponse.channels.sms.models import SmsThread
 from rapidresponse.incidents.models import Report
 from rapidresponse.members.models import Member
 from tests.conftest import make_member
-from tests.stubs.twilio_stub import PUBLIC_URL, serve_for, signature
+from tests.sms_support import text_hotline
+from tests.stubs.twilio_stub import serve_for
 
 SENDER = "+12135550177"
 
@@ -29,13 +27,7 @@ def twilio(settings: Any) -> Any:
 
 
 def text(client: Any, body: str, sender: str = SENDER) -> str:
-    params = {"MessageSid": "SM" + secrets.token_hex(16), "Body": body, "From": sender,
-              "To": "+12135550100"}
-    path = "/hooks/twilio/sms"
-    r = client.post(path, urlencode(params), content_type="application/x-www-form-urlencoded",
-                    HTTP_X_TWILIO_SIGNATURE=signature(PUBLIC_URL + path, params))
-    assert r.status_code == 200, r.content
-    return " ".join(m.text or "" for m in ElementTree.fromstring(r.content).findall("Message"))
+    return text_hotline(client, body, sender)
 
 
 def report_by_sms(client: Any, *, where: str = "Soto y 1st, Boyle Heights",

@@ -3,10 +3,7 @@ with one confirmation, opting in again, help, language, and a verifier's YES."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
-from urllib.parse import urlencode
-from xml.etree import ElementTree
 
 import pytest
 
@@ -15,7 +12,8 @@ from rapidresponse.delivery.models import Delivery, Status
 from rapidresponse.incidents.models import VerificationRequest
 from rapidresponse.members.models import ContactPoint, Member
 from tests.conftest import BOYLE, make_member
-from tests.stubs.twilio_stub import PUBLIC_URL, serve_for, signature
+from tests.sms_support import text_hotline
+from tests.stubs.twilio_stub import PUBLIC_URL, serve_for
 
 PHONE = "+12135550101"
 VERIFIER_PHONE = "+13235550151"
@@ -34,14 +32,7 @@ def twilio(settings: Any) -> Any:
 
 
 def text(client: Any, body: str, sender: str = PHONE) -> str:
-    """Text the hotline as `sender`; the reply Twilio would send back ("" for none)."""
-    params = {"MessageSid": "SM" + secrets.token_hex(16), "Body": body, "From": sender,
-              "To": "+12135550100"}
-    path = "/hooks/twilio/sms"
-    r = client.post(path, urlencode(params), content_type="application/x-www-form-urlencoded",
-                    HTTP_X_TWILIO_SIGNATURE=signature(PUBLIC_URL + path, params))
-    assert r.status_code == 200, r.content
-    return " ".join(m.text or "" for m in ElementTree.fromstring(r.content).findall("Message"))
+    return text_hotline(client, body, sender)
 
 
 def confirm_alert(client: Any, verifier: Any) -> int:
