@@ -3,6 +3,9 @@
     python -m bench                      # 10k, 100k and 500k members
     python -m bench --quick              # 10k only (for CI)
     python -m bench --sizes 10000,100000
+    python -m bench --delivery           # the delivery benchmarks only (bench.delivery)
+
+The full run (no --quick) also runs the delivery benchmarks.
 
 Each (database, size) runs in its own process (`bench.child`) on its own database: a SQLite
 file under var/bench/ and, for PostgreSQL, DATABASE_URL's database name with `_bench` added.
@@ -125,12 +128,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="where to write the JSON (default VAR_DIR/bench.json)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the bench databases afterwards (default: delete them)")
+    parser.add_argument("--delivery", action="store_true",
+                        help="only the delivery benchmarks (SMS throughput, confirmation latency)")
     args = parser.parse_args(argv)
     sizes = [10_000] if args.quick else args.sizes
     var_dir: Path = args.var_dir.resolve()
     out: Path = args.out or var_dir / "bench.json"
 
     results: list[dict[str, Any]] = []
+    if args.delivery:
+        return run_delivery(var_dir, out)
     for database in bench_database_urls(var_dir, dict(os.environ)):
         for size in sizes:
             repeats = args.repeats or (5 if size <= 20_000 else 3)
@@ -147,6 +154,33 @@ def main(argv: list[str] | None = None) -> int:
     if not notes:
         print(f"All within target (ratio <= {TARGET_RATIO}; SQLite 500k recipients <= "
               f"{TARGET_SQLITE_500K_SECONDS} s).")
+    failed = any(n.startswith("WRONG") for n in notes)
+    if not args.quick:
+        failed = bool(run_delivery(var_dir, out, results)) or failed
+    else:
+        print(f"Wrote {out}")
+    return 1 if failed else 0
+
+
+def run_delivery(var_dir: Path, out: Path, earlier: list[dict[str, Any]] | None = None) -> int:
+    """The delivery benchmarks; their results are written after `earlier` ones."""
+    from bench import delivery
+
+    results = delivery.run(var_dir)
+    if earlier is None and out.exists():  # --delivery: keep the fan-out figures already there
+        try:
+            earlier = [r for r in json.loads(out.read_text())
+                       if not str(r.get("kind", "")).startswith(("delivery", "confirmation"))]
+        except (ValueError, AttributeError):
+            earlier = []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps((earlier or []) + results, indent=2) + "\n")
+    print()
+    print(delivery.table(results))
+    print()
+    notes = delivery.verdicts(results)
+    for note in notes:
+        print(note)
     print(f"Wrote {out}")
     return 1 if any(n.startswith("WRONG") for n in notes) else 0
 

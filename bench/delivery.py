@@ -1,0 +1,253 @@
+"""Delivery figures: SMS throughput of `worker` processes to a Twilio stub that answers
+after 20 ms (next to a bare httpx client at the same concurrency), and the time from a
+verifier's confirmation to the first provider request.
+
+Everything runs on its own SQLite file under var/bench/ and a stub on 127.0.0.1; the
+Twilio stub is tests/stubs/twilio_stub.py, in its own process for the throughput run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STUB_DELAY_MS = 20
+TARGET_RATIO = 2.0  # ours at least half the bare client's rate
+TARGET_PER_PROCESS = 500.0  # messages/s per worker process
+TARGET_P95_S = 1.0
+ACCOUNT_SID = "AC" + "0" * 31 + "1"  # the stub's defaults
+AUTH_TOKEN = "stub-auth-token-0123456789abcdef"
+SERVICE_SID = "MG" + "0" * 31 + "1"
+
+
+def _env(var_dir: Path, name: str, stub_url: str = "") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "TASKS_BACKEND")}
+    env.update({
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_DIR)] + (
+            [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])),
+        "DJANGO_SETTINGS_MODULE": "rapidresponse.settings",
+        "DATABASE_URL": f"sqlite:///{(var_dir / 'bench' / name).resolve()}",
+        "RR_VAR_DIR": str(var_dir / "bench"),
+        "TASKS_BACKEND": "database",
+        "SMS_BACKEND": "twilio",
+        "EMAIL_CHANNEL_BACKEND": "console",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_MESSAGING_SERVICE_SID": SERVICE_SID,
+        "TWILIO_FROM_NUMBERS": "",
+        "TWILIO_API_BASE": stub_url,
+        "PUBLIC_URL": "https://alerts.example.org",
+        "SMS_RATE_PER_SECOND": "1000000",
+        "BENCH_STUB_DELAY_MS": str(STUB_DELAY_MS),
+        "LOG_LEVEL": "WARNING",
+    })
+    return env
+
+
+def _child(env: dict[str, str], *args: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "bench.delivery_child", *args], cwd=PROJECT_DIR,
+                          env=env, check=True, stdout=subprocess.PIPE, text=True)
+    loaded: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def _start_stub() -> tuple[subprocess.Popen[str], str]:
+    stub = subprocess.Popen(
+        [sys.executable, "-m", "tests.stubs.twilio_stub", "--port", "0",
+         "--delay-ms", str(STUB_DELAY_MS)], cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True)
+    assert stub.stdout is not None
+    port = int(stub.stdout.readline().strip())
+    return stub, f"http://127.0.0.1:{port}"
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _stats(url: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = httpx.get(f"{url}/_stub/stats", timeout=10).json()
+    return loaded
+
+
+def _ours(env: dict[str, str], url: str, count: int, processes: int
+          ) -> tuple[float, dict[str, Any]]:
+    httpx.post(f"{url}/_stub/reset", json={}, timeout=10)
+    workers = [subprocess.Popen([sys.executable, "manage.py", "worker", "--verbosity", "0"],
+                                cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL)
+               for _ in range(processes)]
+    try:
+        time.sleep(4.0)  # Django setup and the first poll: workers are idle and waiting
+        queued = _child(env, "enqueue", "--count", str(count))
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            stats = _stats(url)
+            if stats["unique"] >= count:
+                break
+            time.sleep(0.01)
+        finished = time.time()
+        time.sleep(1.0)  # let the workers record the last outcomes
+    finally:
+        for w in workers:
+            _stop(w)
+    stats = _stats(url)
+    seconds = finished - float(queued["committed_at"])
+    return seconds, {"stub": stats, "db": _child(env, "sent")["by_status"]}
+
+
+def _bare(env: dict[str, str], url: str, count: int, processes: int, threads: int
+          ) -> tuple[float, int]:
+    httpx.post(f"{url}/_stub/reset", json={}, timeout=10)
+    start_at = time.time() + 2.0
+    shares = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
+    running = [subprocess.Popen(
+        [sys.executable, "-m", "bench.delivery_child", "bare", "--url", url, "--count",
+         str(n), "--threads", str(threads), "--start-at", repr(start_at),
+         "--account", ACCOUNT_SID, "--token", AUTH_TOKEN],
+        cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, text=True) for n in shares]
+    ends, errors = [], 0
+    for p in running:
+        out, _ = p.communicate()
+        result = json.loads(out.strip().splitlines()[-1])
+        ends.append(float(result["finished_at"]))
+        errors += int(result["errors"])
+    return max(ends) - start_at, errors
+
+
+def throughput(var_dir: Path, count: int, process_counts: list[int]) -> list[dict[str, Any]]:
+    stub, url = _start_stub()
+    results = []
+    try:
+        env = _env(var_dir, "delivery.sqlite3", url)
+        threads = int(os.environ.get("DELIVERY_CONCURRENCY", "8"))
+        for processes in process_counts:
+            # A fresh database each time: the same members, nothing sent yet.
+            prepared = _child(env, "prepare", "--members", str(int(count * 1.15) + 100))
+            print(f"  sqlite: {prepared['members']:,} members generated", flush=True)
+            seconds, counts = _ours(env, url, count, processes)
+            bare_seconds, bare_errors = _bare(env, url, count, processes, threads)
+            ours_rate = count / seconds
+            bare_rate = count / bare_seconds
+            results.append({
+                "name": f"sqlite delivery, {count:,} SMS, {processes} worker process"
+                        + ("es" if processes > 1 else ""),
+                "seconds": round(seconds, 4),
+                "limit_seconds": round(bare_seconds, 4),
+                "ratio": round(bare_rate / ours_rate, 3),
+                "kind": "delivery-throughput",
+                "database": "sqlite",
+                "messages": count,
+                "processes": processes,
+                "threads_per_process": threads,
+                "stub_delay_ms": STUB_DELAY_MS,
+                "messages_per_second": round(ours_rate, 1),
+                "bare_messages_per_second": round(bare_rate, 1),
+                "per_process_messages_per_second": round(ours_rate / processes, 1),
+                "ceiling_messages_per_second": round(processes * threads * 1000 / STUB_DELAY_MS,
+                                                     1),
+                "stub_created": counts["stub"]["created"],
+                "stub_duplicates": len(counts["stub"]["duplicates"]),
+                "deliveries_by_status": counts["db"],
+                "bare_errors": bare_errors,
+            })
+            r = results[-1]
+            print(f"  {r['name']}: ours {r['messages_per_second']:,.0f} msg/s, bare "
+                  f"{r['bare_messages_per_second']:,.0f} msg/s", flush=True)
+    finally:
+        _stop(stub)
+        if not os.environ.get("BENCH_KEEP"):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{var_dir / 'bench' / 'delivery.sqlite3'}{suffix}").unlink(missing_ok=True)
+    return results
+
+
+def confirmation_latency(var_dir: Path, alerts: int = 50) -> dict[str, Any]:
+    env = _env(var_dir, "latency.sqlite3")
+    out = _child(env, "latency", "--alerts", str(alerts))
+    samples = sorted(out["samples"])
+    p50 = statistics.median(samples) if samples else float("nan")
+    p95 = samples[max(0, round(0.95 * len(samples)) - 1)] if samples else float("nan")
+    return {
+        "name": f"sqlite confirmation to first provider request, p95 of {alerts} alerts",
+        "seconds": round(p95, 4),
+        "limit_seconds": TARGET_P95_S,
+        "ratio": round(p95 / TARGET_P95_S, 3),
+        "kind": "confirmation-latency",
+        "database": "sqlite",
+        "alerts": alerts,
+        "measured": len(samples),
+        "missing": out["missing"],
+        "p50_seconds": round(p50, 4),
+        "p95_seconds": round(p95, 4),
+        "max_seconds": round(samples[-1], 4) if samples else None,
+        "recipients_per_alert": out["recipients_per_alert"],
+        "samples": [round(s, 4) for s in samples],
+    }
+
+
+def run(var_dir: Path, count: int = 2000) -> list[dict[str, Any]]:
+    (var_dir / "bench").mkdir(parents=True, exist_ok=True)
+    print(f"delivery: {count:,} SMS to a Twilio stub answering after {STUB_DELAY_MS} ms ...",
+          flush=True)
+    results = throughput(var_dir, count, [1, 2])
+    print("delivery: confirmation to first provider request, 50 alerts ...", flush=True)
+    results.append(confirmation_latency(var_dir))
+    return results
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    header = ("benchmark", "ours", "bare / target", "ratio")
+    rows = [header]
+    for r in results:
+        if r["kind"] == "delivery-throughput":
+            rows.append((r["name"], f"{r['messages_per_second']:,.0f} msg/s",
+                         f"{r['bare_messages_per_second']:,.0f} msg/s", f"{r['ratio']:.2f}"))
+        else:
+            rows.append((r["name"], f"p50 {r['p50_seconds']:.3f} s, p95 {r['p95_seconds']:.3f} s",
+                         f"p95 <= {TARGET_P95_S:.1f} s", f"{r['ratio']:.2f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join([row[0].ljust(widths[0])]
+                               + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def verdicts(results: list[dict[str, Any]]) -> list[str]:
+    notes = []
+    for r in results:
+        if r["kind"] == "delivery-throughput":
+            if r["stub_duplicates"] or r["deliveries_by_status"].get("sent", 0) < r["messages"]:
+                notes.append(f"WRONG: {r['name']}: {r['stub_duplicates']} duplicate sends, "
+                             f"deliveries {r['deliveries_by_status']}")
+            met = r["ratio"] <= TARGET_RATIO
+            notes.append(f"{'met' if met else 'NOT met'}: {r['name']}: ratio {r['ratio']:.2f} "
+                         f"(target <= {TARGET_RATIO})")
+            per = r["per_process_messages_per_second"]
+            notes.append(
+                f"{'met' if per >= TARGET_PER_PROCESS else 'NOT met'}: {r['name']}: "
+                f"{per:,.0f} msg/s per process (target >= {TARGET_PER_PROCESS:,.0f}; "
+                f"{r['threads_per_process']} send threads x {1000 / r['stub_delay_ms']:.0f} "
+                f"req/s each caps a process at "
+                f"{r['threads_per_process'] * 1000 / r['stub_delay_ms']:,.0f} msg/s)")
+        else:
+            met = r["measured"] == r["alerts"] and r["p95_seconds"] <= TARGET_P95_S
+            notes.append(f"{'met' if met else 'NOT met'}: {r['name']}: p95 "
+                         f"{r['p95_seconds']:.3f} s (target <= {TARGET_P95_S} s), "
+                         f"{r['measured']}/{r['alerts']} measured")
+    return notes
