@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.http import HttpRequest
 from django.utils import timezone
 
 from rapidresponse.accounts.models import ApiToken
@@ -16,6 +17,14 @@ def do_issue_token(user: User) -> tuple[str, datetime]:
     expires = timezone.now() + timedelta(days=settings.API_TOKEN_DAYS)
     ApiToken.objects.create(user=user, key_hash=crypto.token_hash(token), expires_at=expires)
     return token, expires
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    """The token of an `Authorization: Bearer ...` header, or None without one."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return None
 
 
 def user_for_token(token: str) -> User | None:

@@ -12,7 +12,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
 from rapidresponse.accounts.access import CONSOLE_ROLES, has_role
-from rapidresponse.accounts.tokens import user_for_token
+from rapidresponse.accounts.tokens import bearer_token, user_for_token
 from rapidresponse.alerts.cap import cap_document, identifier, is_public
 from rapidresponse.alerts.models import Alert
 
@@ -21,9 +21,9 @@ FEED_DAYS = 7
 
 
 def _is_staff(request: HttpRequest) -> bool:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return has_role(user_for_token(header[7:].strip()), CONSOLE_ROLES)
+    token = bearer_token(request)
+    if token is not None:
+        return has_role(user_for_token(token), CONSOLE_ROLES)
     return has_role(request.user, CONSOLE_ROLES)
 
 

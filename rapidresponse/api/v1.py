@@ -25,7 +25,7 @@ from rapidresponse.accounts.access import (
     has_role,
 )
 from rapidresponse.accounts.models import Role
-from rapidresponse.accounts.tokens import do_issue_token, user_for_token
+from rapidresponse.accounts.tokens import bearer_token, do_issue_token, user_for_token
 from rapidresponse.alerts.models import Alert
 from rapidresponse.delivery.models import Delivery
 from rapidresponse.incidents import actions as incident_actions
@@ -51,9 +51,9 @@ bearer = BearerAuth()
 
 
 def optional_user(request: HttpRequest) -> Any:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        user = user_for_token(header[7:].strip())
+    token = bearer_token(request)
+    if token is not None:
+        user = user_for_token(token)
         if user is None:
             raise HttpError(401, _("The API token is not valid or has expired."))
         return user

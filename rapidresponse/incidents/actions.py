@@ -34,8 +34,8 @@ from rapidresponse.incidents.models import (
 )
 from rapidresponse.lib import crypto, geo
 from rapidresponse.lib.errors import InvalidInput
-from rapidresponse.members.contacts import index_for, normalise
-from rapidresponse.members.models import Channel, Zone, ZoneCell, language_codes
+from rapidresponse.members.contacts import index_for, kind_of, normalise
+from rapidresponse.members.models import Zone, ZoneCell, language_codes
 
 Actor = User | AnonymousUser | None
 
@@ -148,7 +148,7 @@ def build_report_input(data: dict[str, Any], *, now: datetime | None = None) -> 
     contact_raw = _text_field(data.get("contact"), "contact", 120, errors)
     contact, contact_kind = "", ""
     if contact_raw:
-        kind = Channel.EMAIL if "@" in contact_raw else Channel.SMS
+        kind = kind_of(contact_raw)
         try:
             contact, contact_kind = normalise(kind, contact_raw), kind
         except ValidationError as exc:

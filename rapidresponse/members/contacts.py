@@ -33,6 +33,11 @@ def normalise_email(raw: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def kind_of(raw: str) -> str:
+    """What someone typed into a "phone or email" field: an email if it has an @."""
+    return Channel.EMAIL if "@" in raw else Channel.SMS
+
+
 def normalise(kind: str, raw: str) -> str:
     if kind == Channel.SMS:
         return normalise_phone(raw)

@@ -33,7 +33,7 @@ from rapidresponse.delivery import outbox
 from rapidresponse.lib import crypto, geo, ratelimit
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members import actions as member_actions
-from rapidresponse.members.contacts import index_for, normalise
+from rapidresponse.members.contacts import index_for, kind_of, normalise
 from rapidresponse.members.models import (
     MAX_WATCH_AREAS,
     WATCH_LABELS,
@@ -150,10 +150,6 @@ def _sign_in(response: HttpResponse, member: Member) -> HttpResponse:
 def _sign_out(response: HttpResponse) -> HttpResponse:
     response.delete_cookie(COOKIE, path=COOKIE_PATH, samesite="Lax")
     return response
-
-
-def _kind_of(raw: str) -> str:
-    return Channel.EMAIL if "@" in raw else Channel.SMS
 
 
 # --- changing settings --------------------------------------------------------------------
@@ -322,7 +318,7 @@ def me(request: HttpRequest) -> HttpResponse:
         context["error"] = _("Enter the phone number or email address you signed up with.")
         return render(request, "members/me_signin.html", context, status=400)
     try:
-        do_start_sign_in(_kind_of(raw), raw)
+        do_start_sign_in(kind_of(raw), raw)
     except ValidationError as exc:
         context["error"] = exc.messages[0]
         return render(request, "members/me_signin.html", context, status=400)
@@ -337,7 +333,7 @@ def me_code(request: HttpRequest) -> HttpResponse:
                          window_s=600):
         return render(request, "members/me_code.html", {
             "contact": raw, "error": _("Too many attempts. Wait a few minutes.")}, status=429)
-    member = do_check_sign_in(_kind_of(raw), raw, request.POST.get("code", "")) if raw else None
+    member = do_check_sign_in(kind_of(raw), raw, request.POST.get("code", "")) if raw else None
     if member is None:
         return render(request, "members/me_code.html", {
             "contact": raw, "error": _("That code is not right, or it has expired.")},

@@ -19,6 +19,7 @@ from rapidresponse.incidents.models import Activity, Agency, Source
 from rapidresponse.lib import geo, ratelimit
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members import actions as member_actions
+from rapidresponse.members.contacts import kind_of
 from rapidresponse.members.models import WATCH_LABELS, Channel, ConfirmationCode, Zone
 
 REPORTER_COOKIE = "rr_reporter"
@@ -199,7 +200,7 @@ def leave(request: HttpRequest) -> HttpResponse:
     if not raw:
         context["error"] = _("Enter the phone number or email address you signed up with.")
         return render(request, "web/leave.html", context, status=400)
-    kind = Channel.EMAIL if "@" in raw else Channel.SMS
+    kind = kind_of(raw)
     try:
         member_actions.do_start_leave(kind, raw)
     except ValidationError as exc:
@@ -211,7 +212,7 @@ def leave(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def leave_confirm(request: HttpRequest) -> HttpResponse:
     raw = request.POST.get("contact", "").strip()
-    kind = Channel.EMAIL if "@" in raw else Channel.SMS
+    kind = kind_of(raw)
     member = None
     try:
         member = member_actions.do_confirm_leave(kind, raw, request.POST.get("code", ""))
