@@ -47,7 +47,7 @@ BAD_ROWS = {
     "radius not a number": ("Bad,+12135550156,,en,34.03,-118.20,inf,sms",
                             "place: The radius must be a number of metres."),
     "unknown channel": ("Bad,+12135550157,,en,34.03,-118.20,1000,sms;fax",
-                        "channels: Unknown channel: fax. Use sms or email."),
+                        "channels: Unknown channel: fax. Use sms, signal or email."),
     "channel with no contact": ("Bad,+12135550158,,en,34.03,-118.20,1000,sms;email",
                                 "channels: No contact given for channel: email."),
     "no contact at all": ("Bad,,,en,34.03,-118.20,1000,",
@@ -237,7 +237,7 @@ def test_web_import_lists_bad_rows_by_line_and_keeps_the_others(coordinator):
     text = page_text(response)
     assert "2 members imported." in text
     assert "<td>3</td><td>phone: This phone number is not valid.</td>" in text
-    assert "<td>5</td><td>channels: Unknown channel: fax. Use sms or email.</td>" in text
+    assert "<td>5</td><td>channels: Unknown channel: fax. Use sms, signal or email.</td>" in text
     assert {"Ana", "James"} <= set(imported_names())
 
 
@@ -341,7 +341,7 @@ API_BAD = {
     "radius out of range": ({"radius_m": 9000}, "place",
                             "The radius must be between 200 and 5000 metres."),
     "unknown channel": ({"channels": ["pigeon"]}, "channels",
-                        "Unknown channel: pigeon. Use sms or email."),
+                        "Unknown channel: pigeon. Use sms, signal or email."),
     "channel with no contact": ({"email": "", "channels": ["sms", "email"]}, "channels",
                                 "No contact given for channel: email."),
 }

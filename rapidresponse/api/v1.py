@@ -324,7 +324,9 @@ class MemberIn(Schema):
     latitude: float | None = None
     longitude: float | None = None
     radius_m: int | None = None
+    # Any of "sms", "signal", "email"; Signal goes to `phone` unless `signal` gives a number.
     channels: list[str] | None = None
+    signal: str = ""
 
 
 @api.post("/members", auth=bearer, response={201: dict}, tags=["members"])

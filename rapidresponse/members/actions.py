@@ -19,7 +19,16 @@ from django.utils.translation import gettext as _
 from rapidresponse.delivery import outbox
 from rapidresponse.lib import crypto, geo
 from rapidresponse.lib.errors import InvalidInput
-from rapidresponse.members.contacts import index_for, normalise
+from rapidresponse.members.contacts import (
+    CHOOSABLE_CHANNELS,
+    PHONE_KINDS,
+    find_contacts,
+    index_for,
+    normalise,
+    normalise_phone,
+    q_for,
+    same_number,
+)
 from rapidresponse.members.models import (
     MAX_WATCH_AREAS,
     Channel,
@@ -42,6 +51,11 @@ class Place:
     rings: int
     radius_m: int
     label: str = "home"
+
+
+#: The form field (and error key) that gives each channel's contact.
+CONTACT_FIELDS: dict[str, str] = {Channel.SMS: "phone", Channel.EMAIL: "email",
+                                  Channel.SIGNAL: "signal"}
 
 
 @dataclass
@@ -89,8 +103,11 @@ def _radius(raw: Any) -> int:
 
 def build_member_input(*, name: Any = "", language: Any = "en", phone: Any = "",
                        email: Any = "", channels: Any = None, places: list[Place] | None = None,
-                       place_error: str | None = None) -> MemberInput:
-    """Validate every field; raise InvalidInput with a message per bad field."""
+                       place_error: str | None = None, signal: Any = "") -> MemberInput:
+    """Validate every field; raise InvalidInput with a message per bad field.
+
+    `signal` is a Signal number only when it is not the phone: a member who chooses Signal
+    and gives a phone gets Signal on that phone number."""
     errors: dict[str, str] = {}
     data = MemberInput()
     data.name = str(name or "").strip()
@@ -100,28 +117,40 @@ def build_member_input(*, name: Any = "", language: Any = "en", phone: Any = "",
     if data.language not in language_codes():
         errors["language"] = _("Choose one of these languages: %(langs)s.") % {
             "langs": ", ".join(language_codes())}
-    for kind, raw in ((Channel.SMS, phone), (Channel.EMAIL, email)):
+    for kind, raw in ((Channel.SMS, phone), (Channel.EMAIL, email), (Channel.SIGNAL, signal)):
         raw = str(raw or "").strip()
         if raw:
             try:
                 data.contacts[kind] = normalise(kind, raw)
             except ValidationError as exc:
-                errors["phone" if kind == Channel.SMS else "email"] = exc.messages[0]
-    if not data.contacts and "phone" not in errors and "email" not in errors:
+                errors[CONTACT_FIELDS[kind]] = exc.messages[0]
+    if not data.contacts and not any(f in errors for f in CONTACT_FIELDS.values()):
         errors["phone"] = _("Give a phone number or an email address.")
     if channels is None or channels == "" or channels == []:
         data.channels = list(data.contacts)
     else:
         wanted = channels.split(";") if isinstance(channels, str) else list(channels)
-        wanted = [str(c).strip().lower() for c in wanted if str(c).strip()]
-        unknown = [c for c in wanted if c not in Channel.values]
+        wanted = list(dict.fromkeys(str(c).strip().lower() for c in wanted if str(c).strip()))
+        unknown = [c for c in wanted if c not in CHOOSABLE_CHANNELS]
         if unknown:
-            errors["channels"] = _("Unknown channel: %(names)s. Use sms or email.") % {
+            errors["channels"] = _("Unknown channel: %(names)s. Use sms, signal or email.") % {
                 "names": ", ".join(unknown)}
-        elif missing := [c for c in wanted if c not in data.contacts
-                         and ("phone" if c == "sms" else "email") not in errors]:
-            errors["channels"] = _("No contact given for channel: %(names)s.") % {
-                "names": ", ".join(missing)}
+        else:
+            if (Channel.SIGNAL in wanted and Channel.SIGNAL not in data.contacts
+                    and Channel.SMS in data.contacts):
+                # Signal on the phone number given, unless another Signal number was given.
+                data.contacts[Channel.SIGNAL] = data.contacts[Channel.SMS]
+            # A contact that was given but is not valid already has its own message.
+            missing = [c for c in wanted if c not in data.contacts
+                       and CONTACT_FIELDS[c] not in errors
+                       and not (c == Channel.SIGNAL and "phone" in errors)]
+            if Channel.SIGNAL in missing:
+                errors["signal"] = _("To get alerts on Signal, give your mobile phone number "
+                                     "or the number you use on Signal.")
+                missing.remove(Channel.SIGNAL)
+            if missing:
+                errors["channels"] = _("No contact given for channel: %(names)s.") % {
+                    "names": ", ".join(missing)}
         data.channels = wanted
     if place_error:
         errors["place"] = place_error
@@ -135,12 +164,28 @@ def build_member_input(*, name: Any = "", language: Any = "en", phone: Any = "",
     return data
 
 
-def _existing_member(data: MemberInput) -> Member | None:
+def _existing_contact(data: MemberInput) -> ContactPoint | None:
+    """A contact point on the list with one of the values given. A phone number is looked
+    for as SMS and as Signal: the same number is the same person whichever way it came."""
     for kind, value in data.contacts.items():
-        contact = ContactPoint.objects.filter(kind=kind,
-                                              blind_index=index_for(kind, value)).first()
+        contact = (ContactPoint.objects.select_related("member")
+                   .filter(q_for(same_number(kind), value)).order_by("pk").first())
         if contact:
-            return contact.member
+            return contact
+    return None
+
+
+def _existing_member(data: MemberInput) -> Member | None:
+    contact = _existing_contact(data)
+    return contact.member if contact is not None else None
+
+
+def _typed_value(contact: ContactPoint, data: MemberInput) -> str | None:
+    """The value typed in this sign-up that is this contact point's own value, if any."""
+    for kind, value in data.contacts.items():
+        if contact.kind in same_number(kind) and index_for(contact.kind,
+                                                           value) == contact.blind_index:
+            return value
     return None
 
 
@@ -153,11 +198,17 @@ def _apply(member: Member, data: MemberInput) -> None:
         WatchArea(member=member, label=p.label, cell=p.cell, rings=p.rings, radius_m=p.radius_m)
         for p in data.places])
     for kind, value in data.contacts.items():
-        ContactPoint.objects.update_or_create(
-            member=member, kind=kind,
-            defaults={"value_encrypted": crypto.encrypt(value),
-                      "blind_index": index_for(kind, value),
-                      "enabled": kind in data.channels, "disabled_at": None})
+        index = index_for(kind, value)
+        contact = member.contacts.filter(kind=kind).first()
+        if contact is None:
+            contact = ContactPoint(member=member, kind=kind)
+        elif contact.blind_index != index:
+            contact.verified_at = None  # a new number or address must be confirmed again
+        contact.value_encrypted = crypto.encrypt(value)
+        contact.blind_index = index
+        contact.enabled = kind in data.channels
+        contact.disabled_at = None
+        contact.save()
     member.contacts.exclude(kind__in=data.channels).update(enabled=False)
 
 
@@ -207,19 +258,22 @@ def _send_code(member: Member, contact: ContactPoint, purpose: str,
 @transaction.atomic
 def do_start_signup(data: MemberInput) -> ConfirmationCode:
     """Create a pending member (or find the existing one) and send a code to confirm."""
-    existing = _existing_member(data)
-    kind = Channel.SMS if Channel.SMS in data.contacts else Channel.EMAIL
-    if existing is None:
+    matched = _existing_contact(data)
+    # The code goes by SMS to a phone, else by email, else over Signal to a Signal number.
+    kind = next(k for k in (Channel.SMS, Channel.EMAIL, Channel.SIGNAL) if k in data.contacts)
+    if matched is None:
         member = Member.objects.create(status=Member.Status.PENDING, source="signup")
         _apply(member, data)
         contact = member.contacts.get(kind=kind)
         return _send_code(member, contact, ConfirmationCode.Purpose.JOIN)
     # Already known: say nothing different, apply the new settings once confirmed.
-    found = existing.contacts.filter(kind=kind).first() or existing.contacts.first()
-    assert found is not None
-    if not found.value_encrypted and found.kind in data.contacts:
+    existing = matched.member
+    found = existing.contacts.filter(kind=kind).first()
+    if found is None or (not found.value_encrypted and _typed_value(found, data) is None):
+        found = matched
+    if not found.value_encrypted:
         # Someone who left is joining again: their value was erased, so the code needs it.
-        found.value_encrypted = crypto.encrypt(data.contacts[found.kind])
+        found.value_encrypted = crypto.encrypt(_typed_value(found, data) or "")
         found.save(update_fields=["value_encrypted"])
     payload = {
         "name": data.name, "language": data.language, "channels": data.channels,
@@ -259,7 +313,7 @@ def do_confirm_code(code_id: int, code: str) -> Member | None:
         contacts = {k: crypto.decrypt(v) for k, v in p["contacts"].items()}
         # A phone or email that another member has by now stays theirs.
         contacts = {k: v for k, v in contacts.items() if not ContactPoint.objects.filter(
-            kind=k, blind_index=index_for(k, v)).exclude(member=member).exists()}
+            q_for(same_number(k), v)).exclude(member=member).exists()}
         data = MemberInput(
             name=p["name"], language=p["language"], channels=p["channels"],
             contacts=contacts, places=[Place(**place) for place in p["places"]])
@@ -269,9 +323,34 @@ def do_confirm_code(code_id: int, code: str) -> Member | None:
     member.opted_out_at = None
     member.save(update_fields=["status", "consent_at", "opted_out_at"])
     ContactPoint.objects.filter(pk=record.contact_id).update(verified_at=now)
-    for other in member.contacts.filter(enabled=True, verified_at__isnull=True):
+    confirmed = ContactPoint.objects.get(pk=record.contact_id)
+    _verify_same_number(confirmed, now)
+    # Every other contact chosen for alerts is confirmed by a link sent to it; a number
+    # that is both SMS and Signal gets one link (by SMS), which confirms it for both.
+    linked: set[str] = set()
+    waiting = sorted(member.contacts.filter(enabled=True, verified_at__isnull=True),
+                     key=lambda c: CHOOSABLE_CHANNELS.index(c.kind)
+                     if c.kind in CHOOSABLE_CHANNELS else len(CHOOSABLE_CHANNELS))
+    for other in waiting:
+        value = other.value if other.kind in PHONE_KINDS and other.value_encrypted else ""
+        if value and value in linked:
+            continue
+        linked.add(value)
         _send_contact_link(member, other)
     return member
+
+
+def _verify_same_number(contact: ContactPoint, now: Any) -> int:
+    """A phone number confirmed on one channel (a code or link by SMS, or over Signal) is
+    confirmed for the member's other channel on the same number: SMS and Signal reach the
+    same phone."""
+    if contact.kind not in PHONE_KINDS or not contact.value_encrypted:
+        return 0
+    number = contact.value
+    others = [c.pk for c in contact.member.contacts.filter(
+        kind__in=PHONE_KINDS, verified_at__isnull=True).exclude(pk=contact.pk)
+        if c.blind_index == index_for(c.kind, number)]
+    return ContactPoint.objects.filter(pk__in=others).update(verified_at=now)
 
 
 CONTACT_LINK_SALT = "rapidresponse.members.confirm-contact"
@@ -313,25 +392,98 @@ def do_confirm_contact(token: str) -> ContactPoint | None:
     if contact.verified_at is None:
         contact.verified_at = timezone.now()
         contact.save(update_fields=["verified_at"])
+        _verify_same_number(contact, contact.verified_at)
+    return contact
+
+
+# --- Signal, from the member's own settings page ----------------------------------------
+
+SIGNAL_NUMBER_TRIES_PER_HOUR = 10
+
+
+def signal_number_for(member: Member, raw: str) -> str | None:
+    """The number to use for the member's Signal, from what they typed on their settings
+    page: the number typed, else the member's Signal number as it is (None: no change), else
+    their mobile phone. Raises ValidationError with a message for the member."""
+    from rapidresponse.lib import ratelimit
+
+    current = member.contacts.filter(kind=Channel.SIGNAL).exclude(value_encrypted="").first()
+    if not raw.strip():
+        if current is not None:
+            return None
+        phone = member.contacts.filter(kind=Channel.SMS).exclude(value_encrypted="").first()
+        if phone is None:
+            raise ValidationError(_("Give the number you use on Signal."))
+        return phone.value
+    number = normalise_phone(raw)
+    if current is not None and current.value == number:
+        return number
+    # Trying many numbers must not become a way to learn who is on the list.
+    if not ratelimit.hit("signal-number", str(member.pk), SIGNAL_NUMBER_TRIES_PER_HOUR, 3600):
+        raise ValidationError(_("Too many attempts. Wait a few minutes."))
+    if any(c.member_id != member.pk for c in find_contacts(Channel.SMS, number)):
+        raise ValidationError(_("This number cannot be used for your Signal alerts. If it is "
+                                "yours, stop the alerts it gets first."))
+    return number
+
+
+@transaction.atomic
+def do_set_signal_contact(member: Member, number: str) -> ContactPoint:
+    """Send the member's alerts over Signal to this number (replacing their Signal number).
+
+    Confirmed at once when it is a phone number the member already confirmed (their SMS
+    number); another number is confirmed by a link sent to it over Signal."""
+    now = timezone.now()
+    index = index_for(Channel.SIGNAL, number)
+    contact = member.contacts.filter(kind=Channel.SIGNAL).first()
+    if contact is None:
+        contact = ContactPoint(member=member, kind=Channel.SIGNAL)
+    if contact.blind_index != index or not contact.value_encrypted:
+        contact.verified_at = None
+    contact.value_encrypted = crypto.encrypt(number)
+    contact.blind_index = index
+    contact.enabled = True
+    # Typed again: the member says it works now (it may have been stopped as not on Signal).
+    contact.disabled_at = None
+    contact.disabled_reason = ""
+    contact.save()
+    if contact.verified_at is None:
+        confirmed = member.contacts.filter(kind=Channel.SMS, verified_at__isnull=False,
+                                           blind_index=index_for(Channel.SMS, number))
+        if confirmed.exists():
+            contact.verified_at = now
+            contact.save(update_fields=["verified_at"])
+        else:
+            _send_contact_link(member, contact)
     return contact
 
 
 @transaction.atomic
+def do_remove_signal_contact(member: Member) -> bool:
+    """No more alerts over Signal: the member's Signal number is deleted."""
+    return member.contacts.filter(kind=Channel.SIGNAL).delete()[0] > 0
+
+
+@transaction.atomic
 def do_start_leave(kind: str, raw: str) -> ConfirmationCode | None:
-    """Send a code to stop all alerts. None when the contact is not on the list."""
-    value = normalise(kind, raw)
-    contact = ContactPoint.objects.select_related("member").filter(
-        kind=kind, blind_index=index_for(kind, value)).first()
-    if contact is None or contact.member.status == Member.Status.OPTED_OUT:
+    """Send a code to stop all alerts. None when the contact is not on the list.
+
+    A phone number may be a member's SMS or Signal contact: the code goes to the SMS one if
+    it still works, else over Signal."""
+    candidates = [c for c in find_contacts(kind, raw)
+                  if c.member.status != Member.Status.OPTED_OUT and c.value_encrypted]
+    if not candidates:
         return None
+    contact = next((c for c in candidates if c.disabled_at is None), candidates[0])
     return _send_code(contact.member, contact, ConfirmationCode.Purpose.LEAVE)
 
 
 def do_confirm_leave(kind: str, raw: str, code: str) -> Member | None:
     value = normalise(kind, raw)
+    contacts = ContactPoint.objects.filter(q_for(same_number(kind), value))
     record = (ConfirmationCode.objects
-              .filter(contact__kind=kind, contact__blind_index=index_for(kind, value),
-                      purpose=ConfirmationCode.Purpose.LEAVE, used_at__isnull=True)
+              .filter(contact__in=contacts, purpose=ConfirmationCode.Purpose.LEAVE,
+                      used_at__isnull=True)
               .order_by("-created_at").first())
     if record is None:
         return None
@@ -361,7 +513,7 @@ def do_opt_out(member: Member) -> None:
 # --- CSV import -------------------------------------------------------------------------
 
 CSV_COLUMNS = ["name", "phone", "email", "language", "latitude", "longitude", "radius_m",
-               "channels"]
+               "channels", "signal"]
 
 
 @dataclass
@@ -384,7 +536,7 @@ def member_input_from_mapping(row: dict[str, Any]) -> MemberInput:
     return build_member_input(
         name=row.get("name"), language=row.get("language") or "en", phone=row.get("phone"),
         email=row.get("email"), channels=row.get("channels"), places=places,
-        place_error=place_error)
+        place_error=place_error, signal=row.get("signal"))
 
 
 def _line_breaks(values: Any) -> int:

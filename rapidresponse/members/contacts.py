@@ -1,16 +1,28 @@
-"""Normalising and finding contact points (phones as E.164, emails lower-cased)."""
+"""Normalising and finding contact points (phones as E.164, emails lower-cased).
+
+A phone number can be two contact points: SMS and Signal both reach a phone number, each
+stored encrypted with its own blind index (the kind is part of the index)."""
 
 from __future__ import annotations
+
+import operator
+from functools import reduce
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from rapidresponse.lib import crypto
 from rapidresponse.members.models import Channel, ContactPoint
 
 DEFAULT_REGION = "US"
+#: Contact kinds whose value is a phone number, in the order a typed number is looked up.
+PHONE_KINDS: tuple[str, ...] = (Channel.SMS, Channel.SIGNAL)
+#: The channels a member chooses when joining, in an import or through the API (web push
+#: is turned on from a browser, on the member's settings page).
+CHOOSABLE_CHANNELS: tuple[str, ...] = (Channel.SMS, Channel.SIGNAL, Channel.EMAIL)
 
 
 def normalise_phone(raw: str) -> str:
@@ -38,8 +50,13 @@ def kind_of(raw: str) -> str:
     return Channel.EMAIL if "@" in raw else Channel.SMS
 
 
+def same_number(kind: str) -> tuple[str, ...]:
+    """The kinds that share a value with this kind: both phone kinds for a phone."""
+    return PHONE_KINDS if kind in PHONE_KINDS else (kind,)
+
+
 def normalise(kind: str, raw: str) -> str:
-    if kind == Channel.SMS:
+    if kind in PHONE_KINDS:
         return normalise_phone(raw)
     if kind == Channel.EMAIL:
         return normalise_email(raw)
@@ -55,3 +72,18 @@ def find_contact(kind: str, raw: str) -> ContactPoint | None:
     value = normalise(kind, raw)
     return (ContactPoint.objects.select_related("member")
             .filter(kind=kind, blind_index=index_for(kind, value)).first())
+
+
+def find_contacts(kind: str, raw: str) -> list[ContactPoint]:
+    """Every contact point for a typed phone or email, whatever its member: for a phone, its
+    SMS contact and then its Signal contact. Raises ValidationError."""
+    value = normalise(kind, raw)
+    found = {c.kind: c for c in ContactPoint.objects.select_related("member").filter(
+        q_for(same_number(kind), value))}
+    return [found[k] for k in same_number(kind) if k in found]
+
+
+def q_for(kinds: tuple[str, ...], normalised: str) -> Q:
+    """Contact points of these kinds holding this (normalised) value."""
+    return reduce(operator.or_, [Q(kind=kind, blind_index=index_for(kind, normalised))
+                                 for kind in kinds])

@@ -145,9 +145,13 @@ def join(request: HttpRequest) -> HttpResponse:
             name=request.POST.get("name", ""),
             language=request.POST.get("language") or get_language(),
             phone=request.POST.get("phone", ""), email=request.POST.get("email", ""),
+            signal=request.POST.get("signal", ""),
             channels=channels or None, places=places, place_error=place_error)
     except InvalidInput as exc:
         errors.update(exc.errors)
+    if (request.POST.get("signal", "").strip() and channels and Channel.SIGNAL not in channels
+            and "signal" not in errors):
+        errors["signal"] = _("Tick Signal as well to get alerts on this Signal number.")
     if errors:
         return render(request, "web/join.html", join_context(request, errors=errors),
                       status=400)

@@ -11,7 +11,8 @@ from rapidresponse.members.actions import import_members_csv
 
 class Command(BaseCommand):
     help = ("Import members from a CSV file with columns name, phone, email, language, "
-            "latitude, longitude, radius_m, channels. Bad rows are reported by line; "
+            "latitude, longitude, radius_m, channels (sms;signal;email) and, optionally, "
+            "signal (a Signal number that is not the phone). Bad rows are reported by line; "
             "every good row is kept.")
 
     def add_arguments(self, parser: Any) -> None:
