@@ -33,7 +33,7 @@ from rapidresponse.delivery import outbox
 from rapidresponse.lib import crypto, geo, ratelimit
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members import actions as member_actions
-from rapidresponse.members.contacts import index_for, kind_of, normalise
+from rapidresponse.members.contacts import find_contacts, kind_of
 from rapidresponse.members.models import (
     MAX_WATCH_AREAS,
     WATCH_LABELS,
@@ -75,15 +75,11 @@ def _code_bodies(code: str) -> dict[str, dict[str, str]]:
 
 
 def _usable_contact(kind: str, raw: str) -> ContactPoint | None:
-    """The confirmed contact point of an active member, or None. Raises ValidationError."""
-    value = normalise(kind, raw)
-    contact = (ContactPoint.objects.select_related("member")
-               .filter(kind=kind, blind_index=index_for(kind, value)).first())
-    if (contact is None or contact.member.status != Member.Status.ACTIVE
-            or contact.verified_at is None or contact.disabled_at is not None
-            or not contact.value_encrypted):
-        return None
-    return contact
+    """The confirmed contact point of an active member, or None. Raises ValidationError.
+    A phone number is the member's SMS contact or, failing that, their Signal contact."""
+    return next((c for c in find_contacts(kind, raw)
+                 if c.member.status == Member.Status.ACTIVE and c.verified_at is not None
+                 and c.disabled_at is None and c.value_encrypted), None)
 
 
 @transaction.atomic
@@ -161,6 +157,8 @@ class SettingsInput:
     language: str
     channels: list[str]
     places: list[member_actions.Place] = field(default_factory=list)
+    # With Signal chosen: the number for it, or None to keep the member's Signal number.
+    signal_number: str | None = None
 
 
 def _value(member: Member, kind: str) -> str:
@@ -200,6 +198,11 @@ def build_settings_input(member: Member, post: Any) -> SettingsInput:
     kinds = {c.kind for c in member.contacts.all() if c.value_encrypted}
     chosen = [c for c in post.getlist("channels") if c]
     errors: dict[str, str] = {}
+    signal_number, signal_error = _signal_choice(member, chosen, post.get("signal", ""))
+    if signal_error:
+        errors["signal"] = signal_error
+    if Channel.SIGNAL in chosen:
+        kinds.add(Channel.SIGNAL)  # a Signal number can be added here
     if unknown := [c for c in chosen if c not in kinds]:
         errors["channels"] = _("You have no contact for: %(names)s.") % {
             "names": ", ".join(unknown)}
@@ -221,7 +224,19 @@ def build_settings_input(member: Member, post: Any) -> SettingsInput:
     if errors or data is None:
         raise InvalidInput(errors or {"form": _("Please check the fields marked below.")})
     return SettingsInput(name=data.name, language=data.language, channels=chosen,
-                         places=data.places)
+                         places=data.places, signal_number=signal_number)
+
+
+def _signal_choice(member: Member, chosen: list[str], raw: str) -> tuple[str | None, str]:
+    """(the number for Signal or None to keep it, an error message or "")."""
+    if Channel.SIGNAL not in chosen:
+        if raw.strip():
+            return None, _("Tick Signal as well to get alerts on this Signal number.")
+        return None, ""
+    try:
+        return member_actions.signal_number_for(member, raw), ""
+    except ValidationError as exc:
+        return None, exc.messages[0]
 
 
 @transaction.atomic
@@ -233,6 +248,10 @@ def do_update_settings(member: Member, data: SettingsInput) -> None:
     WatchArea.objects.bulk_create([
         WatchArea(member=member, label=p.label, cell=p.cell, rings=p.rings, radius_m=p.radius_m)
         for p in data.places])
+    if Channel.SIGNAL not in data.channels:
+        member_actions.do_remove_signal_contact(member)
+    elif data.signal_number:
+        member_actions.do_set_signal_contact(member, data.signal_number)
     member.contacts.filter(kind__in=data.channels).update(enabled=True)
     member.contacts.exclude(kind__in=data.channels).update(enabled=False)
 
@@ -262,6 +281,7 @@ def _form_values(member: Member, post: Any | None) -> dict[str, Any]:
                       for a in areas],
             "new": {"label": "home", "zone": "", "latitude": "", "longitude": "",
                     "radius": "1000"},
+            "signal": "",
         }
     return {
         "name": post.get("name", ""), "language": post.get("language", member.language),
@@ -273,6 +293,7 @@ def _form_values(member: Member, post: Any | None) -> dict[str, Any]:
                 "latitude": post.get("latitude_new", ""),
                 "longitude": post.get("longitude_new", ""),
                 "radius": post.get("radius_new") or "1000"},
+        "signal": post.get("signal", ""),
     }
 
 
@@ -290,8 +311,20 @@ def _settings_page(request: HttpRequest, member: Member, *, errors: dict[str, st
         "max_radius": settings.MAX_WATCH_RADIUS_M,
         "vapid_public_key": vapid.public_key_or_none(),
         "push_contact": push if push is not None and push.value_encrypted else None,
+        **_signal_field(member),
     }
     return render(request, "members/me_settings.html", context, status=status)
+
+
+def _signal_field(member: Member) -> dict[str, Any]:
+    kinds = {c.kind for c in member.contacts.all() if c.value_encrypted}
+    if Channel.SIGNAL in kinds:
+        label = _("Another number for Signal (optional)")
+    elif Channel.SMS in kinds:
+        label = _("Signal number, only if it is not your mobile phone")
+    else:
+        label = _("Signal number")
+    return {"has_signal": Channel.SIGNAL in kinds, "signal_label": label}
 
 
 @never_cache
@@ -363,6 +396,10 @@ def me_save(request: HttpRequest) -> HttpResponse:
                               status=400)
     do_update_settings(member, data)
     messages.success(request, _("Your settings are saved."))
+    if data.signal_number and member.contacts.filter(
+            kind=Channel.SIGNAL, verified_at__isnull=True).exists():
+        messages.info(request, _("We sent a link to your Signal number. Open it to get "
+                                 "alerts on Signal."))
     return redirect("me")
 
 
