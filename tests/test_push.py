@@ -31,10 +31,19 @@ from django.utils import timezone
 
 from rapidresponse.alerts.compose import compose
 from rapidresponse.channels.push import vapid
-from rapidresponse.channels.push.subscriptions import Subscription, do_subscribe
+from rapidresponse.channels.push.models import PushEndpoint
+from rapidresponse.channels.push.subscriptions import (
+    Subscription,
+    browsers_of,
+    describe,
+    do_subscribe,
+    endpoint_index,
+    stored_subscriptions,
+    stored_value,
+)
 from rapidresponse.channels.push.webpush import MAX_PAYLOAD_BYTES
 from rapidresponse.delivery import outbox
-from rapidresponse.delivery.models import Delivery, Status
+from rapidresponse.delivery.models import ConsoleMessage, Delivery, Status
 from rapidresponse.delivery.transport import drill_transport_for, transport_for
 from rapidresponse.incidents.actions import (
     build_report_input,
@@ -42,7 +51,8 @@ from rapidresponse.incidents.actions import (
     do_resolve,
     do_submit_report,
 )
-from rapidresponse.members.models import Member
+from rapidresponse.lib import crypto
+from rapidresponse.members.models import ContactPoint, Member
 from tests.conftest import NEAR, make_member
 from tests.test_members import all_stored_text
 from tests.test_signup import confirmed_incident_at
@@ -125,8 +135,7 @@ class PushService:
         return f"{self.origin}/push/{name}"
 
 
-@pytest.fixture
-def push_service() -> Iterator[PushService]:
+def running_push_service() -> Iterator[PushService]:
     service = PushService()
     service.thread.start()
     try:
@@ -134,6 +143,17 @@ def push_service() -> Iterator[PushService]:
     finally:
         service.server.shutdown()
         service.server.server_close()
+
+
+@pytest.fixture
+def push_service() -> Iterator[PushService]:
+    yield from running_push_service()
+
+
+@pytest.fixture
+def other_push_service() -> Iterator[PushService]:
+    """A second push service: the member's other browser (a laptop next to the phone)."""
+    yield from running_push_service()
 
 
 @pytest.fixture
@@ -173,25 +193,34 @@ def vapid_header(received: Received) -> dict[str, str]:
 # --- the key test: a real payload, encrypted to the browser, decrypted with its key ---------
 
 
-def test_an_alert_reaches_the_browser_encrypted_and_decrypts_to_the_members_language(
-        webpush, push_service, zone, verifier):
-    browser = Browser()
-    member = subscribed_member(push_service, browser, language="es")
+def test_an_alert_reaches_every_browser_encrypted_for_each_in_the_members_language(
+        webpush, push_service, other_push_service, zone, verifier):
+    phone, laptop = Browser(), Browser()
+    member = subscribed_member(push_service, phone, language="es")
+    do_subscribe(member, laptop.subscription(other_push_service.endpoint("laptop")))
     incident = confirmed_incident_at(NEAR, verifier)
     outbox.drain()
 
-    assert len(push_service.received) == 1
-    request = push_service.received[0]
-    assert request.path == "/push/sub-1"
-    assert request.headers["content-encoding"] == "aes128gcm"
-    shown = browser.decrypt(request.body)
+    assert len(push_service.received) == 1 and len(other_push_service.received) == 1
+    to_phone, to_laptop = push_service.received[0], other_push_service.received[0]
+    assert (to_phone.path, to_laptop.path) == ("/push/sub-1", "/push/laptop")
     spanish = compose("alert", incident)["es"]
-    assert shown["title"] == spanish["subject"]
-    assert shown["body"] == spanish["text"]
-    assert shown["lang"] == "es"
-    assert shown["url"] == "/map/"
-    assert shown["tag"] == f"incident-{incident.pk}"
-    assert Delivery.objects.get(member=member, channel="push").status == Status.SENT
+    for browser, request in ((phone, to_phone), (laptop, to_laptop)):
+        assert request.headers["content-encoding"] == "aes128gcm"
+        shown = browser.decrypt(request.body)
+        assert shown["title"] == spanish["subject"]
+        assert shown["body"] == spanish["text"]
+        assert shown["lang"] == "es"
+        assert shown["url"] == "/map/"
+        assert shown["tag"] == f"incident-{incident.pk}"
+    # Each copy is encrypted for its own browser only.
+    with pytest.raises(Exception):  # noqa: B017  (http_ece raises a bare exception type)
+        phone.decrypt(to_laptop.body)
+    with pytest.raises(Exception):  # noqa: B017
+        laptop.decrypt(to_phone.body)
+    # Still one delivery for the member's push channel, sent in one attempt.
+    delivery = Delivery.objects.get(member=member, channel="push")
+    assert delivery.status == Status.SENT and delivery.attempts == 1
 
 
 def test_the_push_service_can_check_our_vapid_signature(webpush, push_service, zone, verifier):
@@ -368,6 +397,212 @@ def test_a_send_whose_answer_was_lost_is_sent_again_as_the_same_notification(
     assert delivery.status == Status.SENT
     first, second = (browser.decrypt(r.body) for r in push_service.received)
     assert first == second  # same tag: the phone replaces the first with the second
+
+
+# --- several browsers: what each push service answers -----------------------------------
+
+
+def two_browsers(service: PushService, other: PushService) -> tuple[Member, Browser, Browser]:
+    phone, laptop = Browser(), Browser()
+    member = subscribed_member(service, phone, language="en")
+    do_subscribe(member, laptop.subscription(other.endpoint("laptop")))
+    return member, phone, laptop
+
+
+def notice_to(member: Member, text: str) -> None:
+    outbox.send_to_member(member, "notice", {"en": {"text": text}}, channels=["push"])
+    outbox.drain()
+
+
+def endpoints_of(member: Member) -> list[str]:
+    return [b.endpoint for b in browsers_of(member.contacts.get(kind="push"))]
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_gone_browser_is_removed_and_the_other_still_gets_the_next_message(
+        webpush, push_service, other_push_service, db, status):
+    member, phone, laptop = two_browsers(push_service, other_push_service)
+    push_service.status = status
+    notice_to(member, "one")
+
+    assert laptop.decrypt(other_push_service.received[0].body)["body"] == "one"
+    assert Delivery.objects.get(member=member, channel="push").status == Status.SENT
+    contact = member.contacts.get(kind="push")
+    assert contact.disabled_at is None
+    assert endpoints_of(member) == [other_push_service.endpoint("laptop")]
+    assert list(PushEndpoint.objects.filter(contact=contact).values_list(
+        "endpoint_index", flat=True)) == [endpoint_index(other_push_service.endpoint("laptop"))]
+
+    push_service.status = 201
+    notice_to(member, "two")
+    assert len(push_service.received) == 1  # the gone phone is not tried again
+    assert [laptop.decrypt(r.body)["body"] for r in other_push_service.received] == ["one",
+                                                                                      "two"]
+
+
+def test_when_every_browser_is_gone_the_message_goes_to_the_next_channel(
+        webpush, push_service, other_push_service, db):
+    member, _phone, _laptop = two_browsers(push_service, other_push_service)
+    push_service.status = other_push_service.status = 410
+    notice_to(member, "meeting tonight")
+
+    push = Delivery.objects.get(member=member, channel="push")
+    assert push.status == Status.FAILED and "410" in push.error
+    contact = member.contacts.get(kind="push")
+    assert contact.disabled_at is not None and "no browser" in contact.disabled_reason
+    assert browsers_of(contact) == [] and not PushEndpoint.objects.exists()
+    sms = Delivery.objects.get(member=member, channel="sms")
+    assert sms.status == Status.SENT
+    assert ConsoleMessage.objects.get(delivery=sms).text == "meeting tonight"
+
+
+def test_a_busy_push_service_while_the_other_browser_took_it_sends_nothing_twice(
+        webpush, push_service, other_push_service, db):
+    member, _phone, laptop = two_browsers(push_service, other_push_service)
+    push_service.status = 503
+    notice_to(member, "one")
+
+    delivery = Delivery.objects.get(member=member, channel="push")
+    assert delivery.status == Status.SENT
+    assert delivery.provider_id.startswith("webpush-1of2-")
+    Delivery.objects.update(next_attempt_at=timezone.now())
+    outbox.reconcile_unknown()
+    outbox.drain()
+    # The laptop showed it once; the busy phone's service is not asked again for it.
+    assert [laptop.decrypt(r.body)["body"] for r in other_push_service.received] == ["one"]
+    assert len(push_service.received) == 1
+    # A passing error does not unsubscribe the phone: it gets the next message.
+    push_service.status = 201
+    notice_to(member, "two")
+    assert len(push_service.received) == 2
+
+
+def test_an_answer_lost_while_the_other_browser_took_it_is_not_sent_again(
+        webpush, push_service, other_push_service, db, settings):
+    member, phone, laptop = two_browsers(push_service, other_push_service)
+    settings.OUTBOUND_HTTP_TIMEOUT = 0.5
+    push_service.delays = [3.0]
+    notice_to(member, "one")
+    assert Delivery.objects.get(member=member, channel="push").status == Status.SENT
+    Delivery.objects.update(next_attempt_at=timezone.now())
+    outbox.reconcile_unknown()
+    outbox.drain()
+    assert len(push_service.received) == 1 and len(other_push_service.received) == 1
+
+
+def test_when_no_browser_took_it_the_retry_goes_only_to_those_still_subscribed(
+        webpush, push_service, other_push_service, db):
+    member, phone, laptop = two_browsers(push_service, other_push_service)
+    push_service.status, other_push_service.status = 503, 410
+    notice_to(member, "one")
+    delivery = Delivery.objects.get(member=member, channel="push")
+    assert delivery.status == Status.QUEUED
+    assert endpoints_of(member) == [push_service.endpoint()]
+
+    push_service.status = 201
+    Delivery.objects.update(next_attempt_at=timezone.now())
+    outbox.drain()
+    delivery.refresh_from_db()
+    assert delivery.status == Status.SENT
+    assert [phone.decrypt(r.body)["body"] for r in push_service.received[1:]] == ["one"]
+    assert len(other_push_service.received) == 1
+
+
+def test_a_browser_subscribed_while_the_only_other_one_went_is_kept(
+        webpush, push_service, other_push_service, db):
+    """The send knew one browser, which is gone; the member added another meanwhile: the
+    channel keeps working and the retry goes to the new browser."""
+    member = subscribed_member(push_service, Browser(), language="en")
+    push_service.status = 410
+    outbox.send_to_member(member, "notice", {"en": {"text": "one"}}, channels=["push"])
+    delivery = outbox.claim_batch()[0]
+    contacts = {(c.member_id, c.kind): c for c in ContactPoint.objects.all()}
+    laptop = Browser()
+    do_subscribe(member, laptop.subscription(other_push_service.endpoint("laptop")))
+    outbox.send_one(delivery, contacts)
+
+    delivery.refresh_from_db()
+    assert delivery.status == Status.QUEUED
+    assert member.contacts.get(kind="push").disabled_at is None
+    Delivery.objects.update(next_attempt_at=timezone.now())
+    outbox.drain()
+    assert laptop.decrypt(other_push_service.received[0].body)["body"] == "one"
+
+
+def test_a_subscription_stored_before_several_browsers_still_gets_alerts(
+        webpush, push_service, db):
+    browser = Browser()
+    member = subscribed_member(push_service, browser, language="en")
+    ContactPoint.objects.filter(member=member, kind="push").update(
+        value_encrypted=crypto.encrypt(browser.subscription(push_service.endpoint()).as_json()))
+    notice_to(member, "hello")
+    assert browser.decrypt(push_service.received[0].body)["body"] == "hello"
+
+
+def test_the_migration_indexes_browsers_stored_before_without_decrypting(db):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "rapidresponse.channels.push.migrations.0002_push_endpoints")
+    member = make_member("Ana", "en", phone="+12135550123")
+    endpoint = "https://fcm.googleapis.com/fcm/send/old"
+    contact = ContactPoint.objects.create(
+        member=member, kind="push", blind_index=endpoint_index(endpoint), enabled=True,
+        value_encrypted=crypto.encrypt(Browser().subscription(endpoint).as_json()))
+    migration.index_existing_browsers(apps, None)
+    assert PushEndpoint.objects.get().contact == contact
+    # Found again by its endpoint: subscribing the same browser does not add a second one.
+    do_subscribe(member, Browser().subscription(endpoint))
+    assert len(endpoints_of(member)) == 1 and PushEndpoint.objects.count() == 1
+
+
+# --- several browsers: the console backend and how they are shown --------------------------
+
+
+def test_the_console_backend_records_one_message_for_all_the_browsers(
+        client, dispatcher, db):
+    member = make_member("Ana", "en", phone="+12135550123")
+    do_subscribe(member, Browser().subscription("https://fcm.googleapis.com/fcm/send/a"))
+    do_subscribe(member, Browser().subscription(
+        "https://updates.push.services.mozilla.com/wpush/v2/b"))
+    outbox.send_to_member(member, "notice", {"en": {"text": "meeting tonight"}},
+                          channels=["push"])
+    outbox.drain()
+    record = ConsoleMessage.objects.get(channel="push")
+    assert record.to_masked == "2 browsers: fcm.googleapis.com, updates.push.services.mozilla.com"
+    client.force_login(dispatcher.user)
+    page = client.get(f"/console/phone/{member.pk}/").content.decode()
+    assert page.count("meeting tonight") == 1
+
+
+def test_several_browsers_are_shown_by_their_push_services_only():
+    def value(*endpoints: str) -> str:
+        return stored_value(Browser().subscription(e) for e in endpoints)
+
+    apple = "https://web.push.apple.com/QOp"
+    fcm = "https://fcm.googleapis.com/fcm/send/"
+    assert describe(value(apple + "1")) == "web.push.apple.com"
+    assert describe(value(fcm + "1", fcm + "2", apple + "3")) == (
+        "3 browsers: fcm.googleapis.com, web.push.apple.com")
+    assert describe(value()) == ""
+    assert describe("not json") == "?"
+    long_hosts = [f"https://{'x' * 40}-{i}.example.net/p" for i in range(5)]
+    shown = describe(value(*long_hosts))
+    assert shown.startswith("5 browsers: ") and len(shown) <= 100 and shown.endswith("…")
+    # The endpoints' paths, which address the browser, are never shown.
+    assert "QOp" not in describe(value(apple + "1", fcm + "2"))
+
+
+def test_several_browsers_are_described_in_spanish():
+    from django.utils import translation
+
+    value = stored_value(Browser().subscription(f"https://fcm.googleapis.com/fcm/send/{i}")
+                         for i in range(2))
+    with translation.override("es"):
+        assert describe(value) == "2 navegadores: fcm.googleapis.com"
+    assert stored_subscriptions(value)[1].endpoint.endswith("/1")
 
 
 # --- VAPID keys --------------------------------------------------------------------------

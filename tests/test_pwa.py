@@ -285,7 +285,7 @@ def test_a_member_turns_on_alerts_in_this_browser(browser, live_server, db):
     expect(page.locator("#push-off")).to_be_visible()
 
     contact = member.contacts.get(kind="push")
-    assert json.loads(contact.value) == given
+    assert json.loads(contact.value) == [given]
     key = bytes(json.loads(page.evaluate("localStorage.getItem('standin')")))
     assert vapid.b64url(key) == vapid.keys().public_key  # what push.js gave the browser
     screenshot(page, "settings-push-on-phone")
@@ -354,3 +354,38 @@ def test_a_member_turns_off_alerts_in_this_browser(browser, live_server, db):
     expect(page.locator("#push-panel .push-status")).to_have_text(
         "This browser does not get alerts.")
     assert not member.contacts.filter(kind="push").exists()
+
+
+@pytest.mark.browser
+def test_a_browser_turned_off_from_another_one_says_so_and_turns_on_again(
+        browser, live_server, db):
+    """This browser still holds its subscription, but the member turned alerts off in all
+    browsers from their phone, then on again there only: this one does not get alerts."""
+    from rapidresponse.channels.push.subscriptions import do_subscribe, parse_subscription
+    from tests.test_selfservice import browser_keys
+
+    member = make_member("Ana", "en", phone="+12135550123")
+    here = {"endpoint": "https://updates.push.services.mozilla.com/wpush/v2/laptop",
+            "keys": browser_keys()}
+    phone = {"endpoint": "https://fcm.googleapis.com/fcm/send/phone", "keys": browser_keys()}
+    do_subscribe(member, parse_subscription(phone))
+    context = new_context(browser, live_server, PHONE, permissions=["notifications"])
+    context.add_init_script(SUBSCRIPTION_STANDIN % json.dumps(here))
+    page = context.new_page()
+    page.goto("/rights/")
+    page.evaluate("localStorage.setItem('standin', '[]')")  # the old subscription is here
+    sign_in_in_browser(page, member, "+12135550123")
+    expect(page.locator("#push-contact")).to_have_text(
+        "1 browser gets your alerts: fcm.googleapis.com.")
+    expect(page.locator("#push-panel .push-status")).to_have_text(
+        "This browser does not get alerts.")
+    expect(page.locator("#push-remove")).to_be_visible()
+    page.click("#push-on")
+    expect(page.locator("#push-contact")).to_have_text(
+        "2 browsers get your alerts: fcm.googleapis.com, updates.push.services.mozilla.com.")
+    expect(page.locator("#push-panel .push-status")).to_have_text("This browser gets alerts.")
+    # "Turn off alerts in all browsers" stays: it is not only about this browser.
+    expect(page.locator("#push-remove")).to_be_visible()
+    contact = member.contacts.get(kind="push")
+    assert [b["endpoint"] for b in json.loads(contact.value)] == [phone["endpoint"],
+                                                                 here["endpoint"]]

@@ -218,6 +218,40 @@ def test_opted_out_contact_values_are_erased_at_once(db, now):
     assert set(member.contacts.values_list("value_encrypted", flat=True)) == {""}
 
 
+def browsers(member: Member, *endpoints: str) -> None:
+    from rapidresponse.channels.push.subscriptions import do_subscribe, parse_subscription
+    from tests.test_selfservice import browser_keys
+
+    for endpoint in endpoints:
+        do_subscribe(member, parse_subscription({"endpoint": endpoint, "keys": browser_keys()}))
+
+
+def test_leaving_erases_every_browser_and_the_index_that_finds_it(db, now):
+    from rapidresponse.channels.push.models import PushEndpoint
+
+    member = make_member("Ana", "es", phone="+12135550101")
+    browsers(member, "https://fcm.googleapis.com/fcm/send/a",
+             "https://web.push.apple.com/b")
+    do_opt_out(member)
+    assert member.contacts.get(kind="push").value_encrypted == ""
+    assert not PushEndpoint.objects.exists()
+
+
+def test_browser_indexes_whose_browsers_were_erased_are_deleted_and_others_kept(db, now):
+    from rapidresponse.channels.push.models import PushEndpoint
+
+    ana = make_member("Ana", "es", phone="+12135550101")
+    rosa = make_member("Rosa", "en", phone="+12135550102")
+    browsers(ana, "https://fcm.googleapis.com/fcm/send/a", "https://web.push.apple.com/b")
+    browsers(rosa, "https://fcm.googleapis.com/fcm/send/c")
+    # Erased by an older version's opt-out, which left the indexes behind.
+    Member.objects.filter(pk=ana.pk).update(status=Member.Status.OPTED_OUT, opted_out_at=now)
+    ContactPoint.objects.filter(member=ana).update(value_encrypted=crypto.encrypt("[]"))
+    done = enforce_retention(now=now)
+    assert done["push_endpoints"] == 2
+    assert set(PushEndpoint.objects.values_list("contact__member", flat=True)) == {rosa.pk}
+
+
 def test_opt_out_stays_honoured_until_the_period_ends(db, now, settings):
     member = make_member("Ana", "es", phone="+12135550101")
     do_opt_out(member)

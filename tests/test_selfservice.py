@@ -18,8 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from rapidresponse.channels.push.models import SignInCode
-from rapidresponse.channels.push.subscriptions import endpoint_index
+from rapidresponse.channels.push.models import PushEndpoint, SignInCode
+from rapidresponse.channels.push.subscriptions import (
+    MAX_BROWSERS,
+    browsers_of,
+    endpoint_index,
+)
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import ConsoleMessage
 from rapidresponse.lib import geo
@@ -429,9 +433,10 @@ def test_subscribing_stores_the_browser_as_an_encrypted_push_contact(ana):
     response = subscribe(client, {"endpoint": ENDPOINT, "keys": keys})
     assert response.status_code == 201
     contact = ana.contacts.get(kind="push")
-    assert json.loads(contact.value) == {"endpoint": ENDPOINT, "keys": keys}
+    assert json.loads(contact.value) == [{"endpoint": ENDPOINT, "keys": keys}]
     assert contact.enabled and contact.verified_at is not None
-    assert contact.blind_index == endpoint_index(ENDPOINT)
+    # Found again by the endpoint's blind index, never by the endpoint itself.
+    assert PushEndpoint.objects.get(contact=contact).endpoint_index == endpoint_index(ENDPOINT)
     stored = all_stored_text()
     assert "push.example.net" not in stored and keys["auth"] not in stored
 
@@ -499,12 +504,103 @@ def test_in_production_only_public_push_services_are_allowed(ana, settings):
         assert response.status_code == 400, endpoint
 
 
-def test_subscribing_another_browser_replaces_the_first(ana):
+def endpoints(member: Member) -> list[str]:
+    return [b.endpoint for b in browsers_of(member.contacts.filter(kind="push").first())]
+
+
+def test_subscribing_another_browser_keeps_the_first(ana):
+    client = signed_in(ana)
+    subscribe(client, {"endpoint": ENDPOINT, "keys": browser_keys()})
+    response = subscribe(client, {"endpoint": ENDPOINT + "-phone", "keys": browser_keys()})
+    assert response.status_code == 201 and response.json()["browsers"] == 2
+    assert endpoints(ana) == [ENDPOINT, ENDPOINT + "-phone"]
+    assert ana.contacts.filter(kind="push").count() == 1  # still one channel
+    assert "2 browsers get your alerts: push.example.net." in text_of(client.get("/me/"))
+
+
+def test_subscribing_the_same_browser_again_does_not_add_it_twice(ana):
     client = signed_in(ana)
     subscribe(client, {"endpoint": ENDPOINT, "keys": browser_keys()})
     subscribe(client, {"endpoint": ENDPOINT + "-phone", "keys": browser_keys()})
-    contact = ana.contacts.get(kind="push")
-    assert json.loads(contact.value)["endpoint"] == ENDPOINT + "-phone"
+    renewed = browser_keys()
+    response = subscribe(client, {"endpoint": ENDPOINT, "keys": renewed})
+    assert response.json()["browsers"] == 2
+    # Kept once, with the keys the browser gave last, and now counted as the newest.
+    assert endpoints(ana) == [ENDPOINT + "-phone", ENDPOINT]
+    assert json.loads(ana.contacts.get(kind="push").value)[1]["keys"] == renewed
+    assert PushEndpoint.objects.count() == 2
+    assert "2 browsers get your alerts" in text_of(client.get("/me/"))
+
+
+def test_one_browser_more_than_five_replaces_the_least_recently_subscribed(ana):
+    assert MAX_BROWSERS == 5
+    client = signed_in(ana)
+    for n in range(1, 6):
+        subscribe(client, {"endpoint": f"{ENDPOINT}-{n}", "keys": browser_keys()})
+    # The first browser is turned on again: now the second is the least recently subscribed.
+    subscribe(client, {"endpoint": f"{ENDPOINT}-1", "keys": browser_keys()})
+    response = subscribe(client, {"endpoint": "https://fcm.googleapis.com/fcm/send/6",
+                                  "keys": browser_keys()})
+    assert response.json() == {"ok": True, "channel": "push", "browsers": 5, "replaced": 1}
+    assert endpoints(ana) == [f"{ENDPOINT}-{n}" for n in (3, 4, 5, 1)] + [
+        "https://fcm.googleapis.com/fcm/send/6"]
+    assert not PushEndpoint.objects.filter(endpoint_index=endpoint_index(f"{ENDPOINT}-2"))
+    page = text_of(client.get("/me/"))
+    assert ("Alerts are now on in this browser and off in the one where you turned them on "
+            "longest ago (push.example.net): they go to at most 5 browsers.") in page
+    assert "5 browsers get your alerts: push.example.net, fcm.googleapis.com." in page
+
+
+def test_the_settings_page_says_how_many_browsers_the_limit_and_what_happens_after(ana):
+    client = signed_in(ana)
+    page = text_of(client.get("/me/"))
+    assert 'id="push-contact"' not in page
+    assert ("You can get alerts in up to 5 browsers, for example on your phone and your "
+            "computer. Turning them on in one more turns them off in the browser where you "
+            "turned them on longest ago.") in page
+    subscribe(client, {"endpoint": "https://fcm.googleapis.com/fcm/send/a",
+                       "keys": browser_keys()})
+    assert "1 browser gets your alerts: fcm.googleapis.com." in text_of(client.get("/me/"))
+    subscribe(client, {"endpoint": "https://updates.push.services.mozilla.com/wpush/v2/b",
+                       "keys": browser_keys()})
+    page = text_of(client.get("/me/"))
+    assert ("2 browsers get your alerts: fcm.googleapis.com, "
+            "updates.push.services.mozilla.com.") in page
+    # In the channel list too, by push service only.
+    assert "2 browsers: fcm.googleapis.com, updates.push.services.mozilla.com" in page
+    assert "/fcm/send/a" not in page and "/wpush/v2/b" not in page
+
+
+def test_the_browsers_are_counted_in_spanish(ana):
+    client = signed_in(ana, HTTP_ACCEPT_LANGUAGE="es")
+    for n in (1, 2):
+        subscribe(client, {"endpoint": f"{ENDPOINT}-{n}", "keys": browser_keys()})
+    page = text_of(client.get("/me/"))
+    assert "2 navegadores reciben sus alertas: push.example.net." in page
+    assert "2 navegadores: push.example.net" in page  # the channel list
+    assert "Desactivar las alertas en todos los navegadores" in page
+    assert "Puede recibir alertas en hasta 5 navegadores" in page
+
+
+def test_push_unticked_in_the_channels_is_said_next_to_the_browsers(ana):
+    client = signed_in(ana)
+    subscribe(client, {"endpoint": ENDPOINT, "keys": browser_keys()})
+    client.post("/me/save/", settings_form(ana, channels=["sms"]))
+    assert ana.contacts.get(kind="push").enabled is False
+    page = text_of(client.get("/me/"))
+    assert "Web push is not ticked under “Send alerts by” above" in page
+
+
+def test_a_browser_that_stopped_working_is_not_counted(ana):
+    client = signed_in(ana)
+    subscribe(client, {"endpoint": ENDPOINT, "keys": browser_keys()})
+    ana.contacts.filter(kind="push").update(disabled_at=timezone.now())
+    page = text_of(client.get("/me/"))
+    assert 'id="push-contact"' not in page and "stopped working" in page
+    # Turning alerts on again starts afresh with this browser.
+    subscribe(client, {"endpoint": ENDPOINT + "-new", "keys": browser_keys()})
+    assert endpoints(ana) == [ENDPOINT + "-new"]
+    assert ana.contacts.get(kind="push").disabled_at is None
 
 
 def test_a_shared_browser_moves_to_whoever_subscribed_last(ana):
@@ -512,32 +608,68 @@ def test_a_shared_browser_moves_to_whoever_subscribed_last(ana):
     subscribe(signed_in(ana), {"endpoint": ENDPOINT, "keys": browser_keys()})
     subscribe(signed_in(rosa, "+12135550124"), {"endpoint": ENDPOINT, "keys": browser_keys()})
     assert not ana.contacts.filter(kind="push").exists()
-    assert rosa.contacts.filter(kind="push").exists()
+    assert endpoints(rosa) == [ENDPOINT]
 
 
-def test_unsubscribing_this_browser_removes_it(ana):
+def test_a_shared_browser_moving_away_leaves_the_members_other_browsers(ana):
+    rosa = make_member("Rosa", "en", phone="+12135550124")
     client = signed_in(ana)
     subscribe(client, {"endpoint": ENDPOINT, "keys": browser_keys()})
+    subscribe(client, {"endpoint": ENDPOINT + "-phone", "keys": browser_keys()})
+    subscribe(signed_in(rosa, "+12135550124"), {"endpoint": ENDPOINT, "keys": browser_keys()})
+    assert endpoints(ana) == [ENDPOINT + "-phone"]
+    assert endpoints(rosa) == [ENDPOINT]
+
+
+def test_unsubscribing_this_browser_removes_only_it(ana):
+    client = signed_in(ana)
+    subscribe(client, {"endpoint": ENDPOINT, "keys": browser_keys()})
+    subscribe(client, {"endpoint": ENDPOINT + "-phone", "keys": browser_keys()})
     response = client.post("/me/push/unsubscribe/", {"endpoint": ENDPOINT},
                            content_type="application/json")
     assert response.status_code == 200 and response.json()["removed"] == 1
+    assert endpoints(ana) == [ENDPOINT + "-phone"]
+    assert "1 browser gets your alerts" in text_of(client.get("/me/"))
+    # The last one: the channel goes.
+    client.post("/me/push/unsubscribe/", {"endpoint": ENDPOINT + "-phone"},
+                content_type="application/json")
     assert not ana.contacts.filter(kind="push").exists()
+    assert not PushEndpoint.objects.exists()
 
 
 def test_unsubscribing_another_browser_leaves_the_subscription(ana):
     client = signed_in(ana)
     subscribe(client, {"endpoint": ENDPOINT, "keys": browser_keys()})
-    client.post("/me/push/unsubscribe/", {"endpoint": ENDPOINT + "-other"},
-                content_type="application/json")
-    assert ana.contacts.filter(kind="push").exists()
+    response = client.post("/me/push/unsubscribe/", {"endpoint": ENDPOINT + "-other"},
+                           content_type="application/json")
+    assert response.json()["removed"] == 0
+    assert endpoints(ana) == [ENDPOINT]
 
 
-def test_the_stop_button_removes_push_without_javascript(ana):
+def test_the_button_turns_off_every_browser_without_javascript(ana):
     client = signed_in(ana)
     subscribe(client, {"endpoint": ENDPOINT, "keys": browser_keys()})
+    subscribe(client, {"endpoint": ENDPOINT + "-phone", "keys": browser_keys()})
+    page = text_of(client.get("/me/"))
+    assert "Turn off alerts in all browsers" in page
     response = client.post("/me/push/unsubscribe/")
     assert response.status_code == 302
     assert not ana.contacts.filter(kind="push").exists()
+    assert not PushEndpoint.objects.exists()
+    page = text_of(client.get("/me/"))
+    assert "Alerts are off in all your browsers." in page
+    assert 'id="push-contact"' not in page
+
+
+def test_the_page_lets_push_js_recognise_each_of_the_members_browsers(ana):
+    import hashlib
+
+    client = signed_in(ana)
+    for name in ("a", "b"):
+        subscribe(client, {"endpoint": f"{ENDPOINT}-{name}", "keys": browser_keys()})
+    marks = [hashlib.sha256(f"{ENDPOINT}-{name}".encode()).hexdigest()[:32]
+             for name in ("a", "b")]
+    assert f'data-browsers="{" ".join(marks)}"' in text_of(client.get("/me/"))
 
 
 def test_a_subscribed_browser_is_a_channel_on_the_settings_page(ana):

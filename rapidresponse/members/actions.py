@@ -504,6 +504,9 @@ def do_opt_out(member: Member) -> None:
     member.save(update_fields=["status", "opted_out_at", "name"])
     member.watch_areas.all().delete()
     member.contacts.update(enabled=False, value_encrypted="")
+    from rapidresponse.channels.push.models import PushEndpoint
+
+    PushEndpoint.objects.filter(contact__member=member).delete()  # the browsers' indexes
     from rapidresponse.delivery.models import Delivery, Status
 
     Delivery.objects.filter(member=member, status=Status.QUEUED).update(

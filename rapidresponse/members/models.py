@@ -97,14 +97,10 @@ class ContactPoint(models.Model):
     def masked(self) -> str:
         value = self.value
         if self.kind == Channel.PUSH and value:
-            # A push subscription (JSON): only the push service's host name is shown.
-            import json
-            from urllib.parse import urlsplit
+            # The member's browsers (JSON): only the push services' host names are shown.
+            from rapidresponse.channels.push.subscriptions import describe
 
-            try:
-                return urlsplit(json.loads(value)["endpoint"]).hostname or "?"
-            except (ValueError, KeyError, TypeError):
-                return "?"
+            return describe(value)
         if self.kind == Channel.EMAIL and "@" in value:
             local, _, domain = value.partition("@")
             return f"{local[:1]}***@{domain}"

@@ -302,7 +302,6 @@ def _settings_page(request: HttpRequest, member: Member, *, errors: dict[str, st
     # Neighbourhoods to choose from, as on the sign-up page.
     zones = (list(Zone.objects.filter(parent__isnull=False).order_by("name"))
              or list(Zone.objects.order_by("name")))
-    push = member.contacts.filter(kind=Channel.PUSH).first()
     context = {
         "member": member, "contacts": _contacts_view(member), "errors": errors or {},
         "values": _form_values(member, post), "labels": WATCH_LABELS,
@@ -310,7 +309,7 @@ def _settings_page(request: HttpRequest, member: Member, *, errors: dict[str, st
         "can_add_place": member.watch_areas.count() < MAX_WATCH_AREAS,
         "max_radius": settings.MAX_WATCH_RADIUS_M,
         "vapid_public_key": vapid.public_key_or_none(),
-        "push_contact": push if push is not None and push.value_encrypted else None,
+        **_push_context(member),
         **_signal_field(member),
     }
     return render(request, "members/me_settings.html", context, status=status)
@@ -325,6 +324,20 @@ def _signal_field(member: Member) -> dict[str, Any]:
     else:
         label = _("Signal number")
     return {"has_signal": Channel.SIGNAL in kinds, "signal_label": label}
+
+
+def _push_context(member: Member) -> dict[str, Any]:
+    """The member's browsers for the push section: the push services only, and for push.js
+    a fingerprint of each to tell whether it runs in one of them."""
+    contact = member.contacts.filter(kind=Channel.PUSH).first()
+    browsers = subscriptions.browsers_of(contact)
+    return {
+        "push_browsers": len(browsers),
+        "push_services": ", ".join(dict.fromkeys(b.host for b in browsers)),
+        "push_fingerprints": " ".join(b.fingerprint for b in browsers),
+        "push_enabled": contact is not None and contact.enabled,
+        "max_browsers": subscriptions.MAX_BROWSERS,
+    }
 
 
 @never_cache
@@ -444,7 +457,8 @@ def _json_body(request: HttpRequest) -> Any:
 @never_cache
 @require_POST
 def me_push_subscribe(request: HttpRequest) -> JsonResponse:
-    """POST the browser's PushSubscription.toJSON(): it becomes the member's push contact."""
+    """POST the browser's PushSubscription.toJSON(): this browser gets the member's push
+    alerts too (the least recently subscribed of MAX_BROWSERS stops)."""
     member = signed_in_member(request)
     if member is None:
         return _json_error({"session": _("Your sign-in has expired. Ask for a new code.")}, 403)
@@ -454,15 +468,22 @@ def me_push_subscribe(request: HttpRequest) -> JsonResponse:
         subscription = subscriptions.parse_subscription(_json_body(request))
     except InvalidInput as exc:
         return _json_error(exc.errors, 400)
-    contact = subscriptions.do_subscribe(member, subscription)
-    return JsonResponse({"ok": True, "channel": contact.kind}, status=201)
+    done = subscriptions.do_subscribe(member, subscription)
+    for replaced in done.replaced:
+        # push.js reloads the page, which shows this.
+        messages.info(request, _(
+            "Alerts are now on in this browser and off in the one where you turned them on "
+            "longest ago (%(service)s): they go to at most %(max)s browsers.")
+            % {"service": replaced.host, "max": subscriptions.MAX_BROWSERS})
+    return JsonResponse({"ok": True, "channel": done.contact.kind, "browsers": done.browsers,
+                         "replaced": len(done.replaced)}, status=201)
 
 
 @never_cache
 @require_POST
 def me_push_unsubscribe(request: HttpRequest) -> HttpResponse:
-    """JSON {endpoint}: forget this browser. A plain form post: forget the member's push
-    contact, whichever browser it is."""
+    """JSON {endpoint}: stop alerts in this browser only. A plain form post: stop them in
+    all of the member's browsers."""
     member = signed_in_member(request)
     as_json = request.content_type == "application/json"
     if member is None:
@@ -471,7 +492,8 @@ def me_push_unsubscribe(request: HttpRequest) -> HttpResponse:
                                403)
         return _signed_in_or_403(request)  # type: ignore[return-value]
     if not as_json:
-        subscriptions.do_unsubscribe(member)
+        if subscriptions.do_unsubscribe(member):
+            messages.success(request, _("Alerts are off in all your browsers."))
         return redirect("me")
     try:
         data = _json_body(request)

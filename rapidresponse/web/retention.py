@@ -11,6 +11,10 @@
 - members.Member waiting for confirmation: deleted after RETENTION_UNCONFIRMED_MEMBER_HOURS.
 - members.Member opted out: name, places and contact values erased at once; the blind index
   that keeps the opt-out honoured is deleted after RETENTION_OPTED_OUT_DAYS.
+- Push subscriptions (a member's browsers) are the value of their push contact point, so
+  they go with it; push.PushEndpoint (the blind index of each browser's endpoint) is
+  deleted with its contact point, when the member opts out, and by this job wherever the
+  contact point's value was erased.
 - members.ConfirmationCode and push.SignInCode: deleted a day after they expire.
 - sms.InboundSms (received MessageSids, to process a retried webhook once): deleted after
   two days. sms.SmsThreadMessage (texts with a phone number): deleted after
@@ -31,7 +35,7 @@ from django.utils import timezone
 
 from rapidresponse.accounts.models import ApiToken, AuditEntry
 from rapidresponse.alerts.models import Alert
-from rapidresponse.channels.push.models import SignInCode
+from rapidresponse.channels.push.models import PushEndpoint, SignInCode
 from rapidresponse.channels.sms.retention import enforce_sms_retention
 from rapidresponse.delivery.models import ConsoleMessage, Delivery, Kind, Message
 from rapidresponse.incidents.models import OPEN_STATES, Incident, Report
@@ -77,6 +81,7 @@ def enforce_retention(now: datetime | None = None) -> dict[str, int]:
     done["opted_out_values"] = ContactPoint.objects.filter(
         member__status=Member.Status.OPTED_OUT).exclude(value_encrypted="").update(
         value_encrypted="")
+    done["push_endpoints"] = _deleted(PushEndpoint.objects.filter(contact__value_encrypted=""))
     done["opted_out_members"] = _deleted(Member.objects.filter(
         status=Member.Status.OPTED_OUT,
         opted_out_at__lt=days(settings.RETENTION_OPTED_OUT_DAYS)))

@@ -1,17 +1,24 @@
-"""A browser's push subscription, kept as a ContactPoint(kind="push").
+"""A member's browsers for push alerts, kept in one ContactPoint(kind="push").
 
-The value (endpoint and keys, as JSON) is encrypted like every contact point; the blind
-index is over the endpoint, so the same browser is found again without decrypting anything.
-A member has one push contact point: subscribing another browser replaces the first.
+A member has one push contact point (the outbox sends one delivery per member and channel)
+and up to MAX_BROWSERS browsers in it. Its value, encrypted like every contact point, is a
+JSON list of the browsers' subscriptions (endpoint and keys), least recently subscribed
+first; the web push backend sends each message to all of them. Each browser also has a
+PushEndpoint row holding the blind index of its endpoint, so the same browser is found
+again without decrypting anything. Subscribing a browser already there only moves it to
+the end; subscribing one more than MAX_BROWSERS drops the least recently subscribed one.
+The contact point's own blind index is derived from the member, not from a browser.
 """
 
 from __future__ import annotations
 
 import binascii
+import hashlib
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,13 +27,20 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from rapidresponse.channels.push.models import PushEndpoint
 from rapidresponse.channels.push.vapid import b64url, b64url_decode
 from rapidresponse.lib import crypto
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.models import Channel, ContactPoint, Member
 
+#: Browsers one member can get push alerts in; one more replaces the least recently
+#: subscribed (the settings page says so).
+MAX_BROWSERS = 5
 MAX_ENDPOINT_LENGTH = 2048
+#: What `masked` may be: it is kept in the message log (ConsoleMessage.to_masked).
+MAX_DESCRIPTION = 100
 P256DH_BYTES = 65  # an uncompressed P-256 point
 AUTH_BYTES = 16
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -45,19 +59,70 @@ class Subscription:
     def as_json(self) -> str:
         return json.dumps(self.as_dict(), separators=(",", ":"))
 
+    @property
+    def host(self) -> str:
+        """The push service (fcm.googleapis.com, ...): all that is ever shown of it."""
+        return urlsplit(self.endpoint).hostname or "?"
+
+    @property
+    def fingerprint(self) -> str:
+        """What the settings page gives push.js to tell whether *this* browser is one of the
+        member's (push.js hashes its own endpoint the same way); it reveals no endpoint."""
+        return hashlib.sha256(self.endpoint.encode()).hexdigest()[:32]
+
     @classmethod
-    def from_json(cls, text: str) -> Subscription:
+    def from_dict(cls, data: Any) -> Subscription:
         """A stored subscription. Raises ValueError when it is not one."""
         try:
-            data = json.loads(text)
-            return cls(endpoint=data["endpoint"], p256dh=data["keys"]["p256dh"],
-                       auth=data["keys"]["auth"])
-        except (ValueError, KeyError, TypeError) as exc:
+            found = cls(endpoint=data["endpoint"], p256dh=data["keys"]["p256dh"],
+                        auth=data["keys"]["auth"])
+        except (KeyError, TypeError) as exc:
             raise ValueError("not a push subscription") from exc
+        if not all(isinstance(v, str) for v in (found.endpoint, found.p256dh, found.auth)):
+            raise ValueError("not a push subscription")
+        return found
+
+
+def stored_subscriptions(value: str) -> list[Subscription]:
+    """The browsers a push contact point's (decrypted) value holds, least recently subscribed
+    first. Also reads the one-browser value of earlier versions. Raises ValueError."""
+    if not value:
+        return []
+    try:
+        data = json.loads(value)
+    except ValueError as exc:
+        raise ValueError("not a list of push subscriptions") from exc
+    return [Subscription.from_dict(item) for item in (data if isinstance(data, list)
+                                                       else [data])]
+
+
+def stored_value(browsers: Iterable[Subscription]) -> str:
+    return json.dumps([b.as_dict() for b in browsers], separators=(",", ":"))
+
+
+def describe(value: str) -> str:
+    """A push contact point as staff and the member see it: the push services only, e.g.
+    "fcm.googleapis.com" or "2 browsers: fcm.googleapis.com, web.push.apple.com"."""
+    try:
+        browsers = stored_subscriptions(value)
+    except ValueError:
+        return "?"
+    if len(browsers) <= 1:
+        return browsers[0].host[:MAX_DESCRIPTION] if browsers else ""
+    services = ", ".join(dict.fromkeys(b.host for b in browsers))
+    text = ngettext("%(count)d browser: %(services)s", "%(count)d browsers: %(services)s",
+                    len(browsers)) % {"count": len(browsers), "services": services}
+    return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION - 1] + "…"
 
 
 def endpoint_index(endpoint: str) -> str:
     return crypto.blind_index(Channel.PUSH, endpoint)
+
+
+def contact_index(member: Member) -> str:
+    """The push contact point's own blind index (unique per kind, like every contact point):
+    it stands for the member, since the contact point holds several browsers."""
+    return crypto.blind_index(Channel.PUSH, f"member:{member.pk}")
 
 
 def _loopback(host: str) -> bool:
@@ -135,26 +200,114 @@ def parse_subscription(data: Any) -> Subscription:
     return Subscription(endpoint=endpoint, p256dh=b64url(p256dh), auth=b64url(auth))
 
 
+@dataclass(frozen=True)
+class Subscribed:
+    contact: ContactPoint
+    #: How many browsers get the member's push alerts now.
+    browsers: int
+    #: Browsers dropped to make room (the least recently subscribed), at most one.
+    replaced: list[Subscription] = field(default_factory=list)
+
+
+def _stored(contact: ContactPoint) -> list[Subscription]:
+    """Every browser the contact point holds ([] when its value cannot be read)."""
+    try:
+        return stored_subscriptions(contact.value) if contact.value_encrypted else []
+    except ValueError:
+        return []
+
+
+def browsers_of(contact: ContactPoint | None) -> list[Subscription]:
+    """The browsers that get this push contact point's alerts: none when it stopped working
+    (every browser was gone) or its value cannot be read."""
+    if contact is None or contact.disabled_at is not None:
+        return []
+    return _stored(contact)
+
+
+def _store(contact: ContactPoint, browsers: list[Subscription]) -> None:
+    """Write the browsers into the contact point and keep its PushEndpoint rows in step."""
+    contact.value_encrypted = crypto.encrypt(stored_value(browsers))
+    contact.save()
+    wanted = {endpoint_index(b.endpoint) for b in browsers}
+    PushEndpoint.objects.filter(contact=contact).exclude(endpoint_index__in=wanted).delete()
+    have = set(PushEndpoint.objects.filter(contact=contact)
+               .values_list("endpoint_index", flat=True))
+    PushEndpoint.objects.bulk_create([PushEndpoint(contact=contact, endpoint_index=index)
+                                      for index in sorted(wanted - have)])
+
+
+def _remove(contact: ContactPoint, endpoints: set[str], *, delete_when_empty: bool) -> int:
+    """Take these browsers out of the contact point; how many are left."""
+    browsers = _stored(contact)
+    kept = [b for b in browsers if b.endpoint not in endpoints]
+    if not kept and delete_when_empty:
+        contact.delete()
+    elif len(kept) != len(browsers):
+        _store(contact, kept)
+    return len(kept)
+
+
+def _locked_push_contact(member_id: int) -> ContactPoint | None:
+    return (ContactPoint.objects.select_for_update()
+            .filter(member_id=member_id, kind=Channel.PUSH).first())
+
+
 @transaction.atomic
-def do_subscribe(member: Member, subscription: Subscription) -> ContactPoint:
-    """Store this browser as the member's push contact point, enabled and confirmed (the
-    browser itself handed over the subscription)."""
+def do_subscribe(member: Member, subscription: Subscription) -> Subscribed:
+    """Add this browser to the member's push contact point, which is enabled and confirmed
+    (the browser itself handed over the subscription). The same browser again only counts
+    as its newest; one more than MAX_BROWSERS replaces the least recently subscribed."""
     index = endpoint_index(subscription.endpoint)
-    # The same browser used by someone else before: it now belongs to this member.
+    # The same browser used by someone else before: it now belongs to this member only.
+    for other in (ContactPoint.objects.select_for_update()
+                  .filter(kind=Channel.PUSH, push_endpoints__endpoint_index=index)
+                  .exclude(member=member)):
+        _remove(other, {subscription.endpoint}, delete_when_empty=True)
+    PushEndpoint.objects.filter(endpoint_index=index).exclude(contact__member=member).delete()
+    # A contact point from before several browsers, whose blind index was the endpoint's.
     ContactPoint.objects.filter(kind=Channel.PUSH, blind_index=index).exclude(
         member=member).delete()
-    contact, _created = ContactPoint.objects.update_or_create(
-        member=member, kind=Channel.PUSH,
-        defaults={"value_encrypted": crypto.encrypt(subscription.as_json()),
-                  "blind_index": index, "enabled": True, "verified_at": timezone.now(),
-                  "disabled_at": None, "disabled_reason": ""})
-    return contact
+    contact = _locked_push_contact(member.pk) or ContactPoint(member=member,
+                                                                kind=Channel.PUSH)
+    # A contact point that stopped working had only browsers that are gone.
+    kept = [b for b in browsers_of(contact) if b.endpoint != subscription.endpoint]
+    replaced = []
+    while len(kept) >= MAX_BROWSERS:
+        replaced.append(kept.pop(0))
+    kept.append(subscription)
+    contact.blind_index = contact_index(member)
+    contact.enabled = True
+    contact.verified_at = timezone.now()
+    contact.disabled_at = None
+    contact.disabled_reason = ""
+    _store(contact, kept)
+    return Subscribed(contact=contact, browsers=len(kept), replaced=replaced)
 
 
 @transaction.atomic
 def do_unsubscribe(member: Member, endpoint: str | None = None) -> int:
-    """Remove the member's push contact point (only if it is this endpoint's, when given)."""
-    found = ContactPoint.objects.filter(member=member, kind=Channel.PUSH)
-    if endpoint is not None:
-        found = found.filter(blind_index=endpoint_index(endpoint.strip()))
-    return found.delete()[1].get(ContactPoint._meta.label, 0)
+    """Stop push alerts in the browser with this endpoint only, or, without one, in all of
+    the member's browsers. Returns how many browsers were removed; with none left the push
+    contact point goes."""
+    contact = _locked_push_contact(member.pk)
+    if contact is None:
+        return 0
+    if endpoint is None:
+        removed = max(1, len(_stored(contact)))
+        contact.delete()
+        return removed
+    before = len(_stored(contact))
+    return before - _remove(contact, {endpoint.strip()}, delete_when_empty=True)
+
+
+@transaction.atomic
+def do_forget_browsers(member_id: int, endpoints: Iterable[str]) -> int:
+    """The push service says these browsers are no longer subscribed (404/410): remove
+    them. Returns how many browsers the member has left. With none left the (empty) contact
+    point stays, so that the outbox can mark it as stopped working and use the member's
+    next channel."""
+    contact = _locked_push_contact(member_id)
+    if contact is None:
+        return 0
+    return _remove(contact, set(endpoints), delete_when_empty=False)

@@ -1,28 +1,58 @@
-"""Web push (PUSH_BACKEND=webpush): the message is encrypted for the browser (RFC 8291,
+"""Web push (PUSH_BACKEND=webpush): the message is encrypted for each browser (RFC 8291,
 aes128gcm) with pywebpush, signed with our VAPID key (RFC 8292), and posted to the browser's
 push service through rapidresponse.lib.http like every other outbound request.
 
 The payload is JSON {title, body, url, tag, lang}; the service worker (web/static/web/sw.js)
 shows it as a notification and opens `url` when it is tapped.
+
+A member's push contact point holds up to five browsers, and the outbox has one delivery per
+member and channel, so one send posts the message to every browser (at the same time, each
+with its own encryption) and the outcome of the delivery is decided from all the answers:
+
+- a browser whose push service answers 404 or 410 is no longer subscribed: it is removed
+  from the contact point at once, whatever the others answered;
+- the delivery is sent when at least one browser took the message (2xx);
+- when none took it and no browser is left, the error is permanent: the outbox marks the
+  push contact point as stopped working and sends the message on the member's next channel;
+- otherwise (busy or unreachable push services, time-outs) the error is transient and the
+  outbox retries the whole delivery later. Since no browser took the message, nobody gets
+  it twice, except a browser whose answer was lost (time-out), which gets the same
+  notification again (same tag and Topic: it replaces the first, see reconcile).
+
+Browsers that failed for a passing reason while another browser took the message are NOT
+tried again: the delivery is sent and a retry of the delivery would post to every browser
+again, so the ones that took it would show it twice. The member has the message on at least
+one of their browsers; the provider id of the delivery says how many took it
+("webpush-2of3-..."), and the log names the push services that did not.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.urls import reverse
 from py_vapid import VapidException
 from pywebpush import WebPusher
 
 from rapidresponse.channels.push import vapid
-from rapidresponse.channels.push.subscriptions import Subscription
+from rapidresponse.channels.push.subscriptions import (
+    Subscription,
+    do_forget_browsers,
+    stored_subscriptions,
+)
 from rapidresponse.delivery.models import Delivery, Kind
 from rapidresponse.delivery.transport import Attempt, Outbound, Transport, TransportError
 from rapidresponse.lib import http
+
+log = logging.getLogger(__name__)
 
 #: Alerts and their follow-ups, and requests to go and verify, must wake the phone now and
 #: are useless after an hour; the rest can wait for the phone's next good moment.
@@ -84,60 +114,137 @@ def payload_for(message: Outbound, tag: str) -> bytes:
     return encoded
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What one browser's push service said to one message."""
+
+    browser: Subscription
+    status: int | None = None  # None: no answer at all
+    timed_out: bool = False
+    retry_after: float | None = None
+    location: str = ""
+
+    @property
+    def took(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def gone(self) -> bool:
+        return self.status in (404, 410)
+
+    def reason(self) -> str:
+        # Errors are kept in the database: they name only the push service's host, never
+        # the endpoint, which is a contact value.
+        host = self.browser.host
+        if self.status is not None:
+            return f"push service {host} answered {self.status}"
+        return f"push service {host} {'timed out' if self.timed_out else 'could not be reached'}"
+
+
+def _post(browser: Subscription, body: bytes, headers: dict[str, str]) -> Answer:
+    try:
+        response = http.request("POST", browser.endpoint, content=body, headers=headers)
+    except http.HttpError as exc:
+        return Answer(browser, timed_out=exc.timed_out)
+    status = response.status_code
+    retry_after = None
+    if status == 429 or status >= 500:
+        raw = response.headers.get("Retry-After", "")
+        retry_after = float(raw) if raw.isdigit() else None
+    return Answer(browser, status=status, retry_after=retry_after,
+                  location=response.headers.get("Location", ""))
+
+
+def post_to_all(requests: list[tuple[Subscription, bytes, dict[str, str]]]) -> list[Answer]:
+    """Post to every browser at once: the last browser of five must not wait for the
+    first four, and the send stays well inside the outbox's claim on the delivery."""
+    if len(requests) == 1:
+        return [_post(*requests[0])]
+    with ThreadPoolExecutor(max_workers=len(requests), thread_name_prefix="webpush") as pool:
+        return list(pool.map(lambda request: _post(*request), requests))
+
+
 class WebPushBackend(Transport):
     kind = "push"
 
     def send(self, message: Outbound) -> str:
         try:
-            subscription = Subscription.from_json(message.to)
+            browsers = stored_subscriptions(message.to)
         except ValueError as exc:
-            raise TransportError("the stored push subscription is not valid",
+            raise TransportError("the stored push subscriptions are not valid",
                                  permanent=True) from exc
-        host = urlsplit(subscription.endpoint).hostname or "?"
+        if not browsers:
+            raise TransportError("no browser is subscribed to push alerts", permanent=True)
         tag = _tag(message.delivery_id)
-        try:
-            authorization = vapid.keys().authorization(subscription.endpoint,
-                                                       settings.VAPID_SUBJECT)
-        except VapidException as exc:
-            raise TransportError(f"cannot sign for the push service: {exc}") from exc
-        body = WebPusher(subscription.as_dict()).encode(payload_for(message, tag),
-                                                        "aes128gcm")["body"]
-        headers = {
-            "Authorization": authorization,
-            "TTL": str(ttl(message.kind)),
-            "Urgency": urgency(message.kind),
-            "Content-Encoding": "aes128gcm",
-            "Content-Type": "application/octet-stream",
-        }
-        if _TOPIC.match(tag):
-            # An undelivered message with the same topic is replaced at the push service:
-            # a phone that was off gets the all-clear, not the stale alert then the all-clear.
-            headers["Topic"] = tag
-        try:
-            response = http.request("POST", subscription.endpoint, content=body,
-                                    headers=headers)
-        except http.HttpError as exc:
-            # The error names the endpoint, which is a contact value: say only the host.
-            reason = "timed out" if exc.timed_out else "could not be reached"
-            raise TransportError(f"push service {host} {reason}",
-                                 timed_out=exc.timed_out) from exc
-        status = response.status_code
-        if 200 <= status < 300:
-            location = response.headers.get("Location", "")
-            digest = hashlib.sha256(location.encode()).hexdigest()[:24] if location else ""
-            return f"webpush-{digest or message.delivery_id}"
-        if status in (404, 410):
-            raise TransportError(f"push service {host} answered {status}: the browser is "
-                                 "no longer subscribed", permanent=True)
-        retry_after = None
-        if status == 429 or status >= 500:
-            raw = response.headers.get("Retry-After", "")
-            retry_after = float(raw) if raw.isdigit() else None
-        raise TransportError(f"push service {host} answered {status}", retry_after=retry_after)
+        payload = payload_for(message, tag)
+        signed: dict[str, str] = {}  # one VAPID token per push service
+        requests = []
+        for browser in browsers:
+            url = urlsplit(browser.endpoint)
+            audience = f"{url.scheme}://{url.netloc}"
+            if audience not in signed:
+                try:
+                    signed[audience] = vapid.keys().authorization(browser.endpoint,
+                                                                  settings.VAPID_SUBJECT)
+                except VapidException as exc:
+                    raise TransportError(f"cannot sign for the push service: {exc}") from exc
+            body = WebPusher(browser.as_dict()).encode(payload, "aes128gcm")["body"]
+            headers = {
+                "Authorization": signed[audience],
+                "TTL": str(ttl(message.kind)),
+                "Urgency": urgency(message.kind),
+                "Content-Encoding": "aes128gcm",
+                "Content-Type": "application/octet-stream",
+            }
+            if _TOPIC.match(tag):
+                # An undelivered message with the same topic is replaced at the push
+                # service: a phone that was off gets the all-clear, not the stale alert
+                # then the all-clear.
+                headers["Topic"] = tag
+            requests.append((browser, body, headers))
+        return self.outcome(message, post_to_all(requests))
+
+    def outcome(self, message: Outbound, answers: list[Answer]) -> str:
+        """The delivery's outcome from every browser's answer (see the module's notes)."""
+        took = [a for a in answers if a.took]
+        gone = [a for a in answers if a.gone]
+        failed = [a for a in answers if not a.took and not a.gone]
+        left = len(answers) - len(gone)
+        if gone:
+            try:
+                left = do_forget_browsers(message.member_id,
+                                          [a.browser.endpoint for a in gone])
+            except DatabaseError:
+                # Tried again, and removed, with the next message to this member.
+                log.exception("delivery %s: could not remove %d gone browsers",
+                              message.delivery_id, len(gone))
+        if took:
+            if failed:
+                log.warning("delivery %s: %d of %d browsers took it; not sent again to %s",
+                            message.delivery_id, len(took), len(answers),
+                            "; ".join(a.reason() for a in failed))
+            locations = "\n".join(a.location for a in took)
+            digest = (hashlib.sha256(locations.encode()).hexdigest()[:24] if locations.strip()
+                      else str(message.delivery_id))
+            return f"webpush-{len(took)}of{len(answers)}-{digest}"
+        # The same push service may answer the same for several browsers: say it once.
+        reasons = "; ".join(dict.fromkeys(a.reason() for a in failed + gone))
+        if not failed:
+            if left == 0:
+                raise TransportError(f"no browser is subscribed any more ({reasons})",
+                                     permanent=True)
+            # Every browser this send knew of is gone, but the member has subscribed
+            # another one since: the retry goes there.
+            raise TransportError(f"the browser is no longer subscribed ({reasons})")
+        if any(a.timed_out for a in failed):
+            raise TransportError(reasons, timed_out=True)
+        waits = [a.retry_after for a in failed if a.retry_after is not None]
+        raise TransportError(reasons, retry_after=max(waits) if waits else None)
 
     def reconcile(self, attempt: Attempt) -> str | None:
         """Push services cannot be asked whether a message was accepted, but sending it
-        again is safe: the copy has the same tag, so on the phone it replaces the first
-        notification instead of adding one, and the same Topic, so a push service still
-        holding the first keeps only one. Waiting instead would let an alert go stale."""
+        again (to every browser still subscribed) is safe: the copy has the same tag, so on
+        the phone it replaces the first notification instead of adding one, and the same
+        Topic, so a push service still holding the first keeps only one. Waiting instead
+        would let an alert go stale."""
         return "failed"

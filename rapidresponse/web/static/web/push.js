@@ -24,9 +24,8 @@
   var status = panel.querySelector(".push-status");
   var onButton = document.getElementById("push-on");
   var offButton = document.getElementById("push-off");
-
-  var removeForm = document.getElementById("push-remove");
-  removeForm = removeForm && removeForm.form;
+  // The member's browsers, as fingerprints of their endpoints (see Subscription.fingerprint).
+  var mine = (panel.dataset.browsers || "").split(/\s+/).filter(Boolean);
 
   function display(element, visible) {
     if (!element) return;
@@ -38,8 +37,25 @@
     status.textContent = text || panel.dataset["msg" + state.charAt(0).toUpperCase() + state.slice(1)] || "";
     display(onButton, state === "off" || state === "denied" || state === "error");
     display(offButton, state === "on");
-    // This browser is the subscribed one: its own button does the whole job.
-    display(removeForm, state !== "on");
+  }
+
+  // The first 32 hex digits of the SHA-256 of the endpoint, as the server computes them.
+  function fingerprint(endpoint) {
+    if (!window.crypto || !crypto.subtle || !window.TextEncoder) return Promise.resolve(null);
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(endpoint)).then(function (hash) {
+      return Array.prototype.map.call(new Uint8Array(hash), function (byte) {
+        return ("0" + byte.toString(16)).slice(-2);
+      }).join("").slice(0, 32);
+    });
+  }
+
+  // On only if this browser is one of the member's: it may still hold a subscription that
+  // the member turned off from another browser, or that a newer browser replaced.
+  function state(subscription) {
+    if (!subscription) return "off";
+    return fingerprint(subscription.endpoint).then(function (mark) {
+      return mark === null || mine.indexOf(mark) >= 0 ? "on" : "off";
+    });
   }
 
   function keyBytes(base64url) {
@@ -79,9 +95,7 @@
     });
   }
 
-  current().then(function (subscription) {
-    show(subscription ? "on" : "off");
-  }, function () { show("unsupported"); });
+  current().then(state).then(function (now) { show(now); }, function () { show("unsupported"); });
 
   onButton.addEventListener("click", function () {
     onButton.disabled = true;
