@@ -121,8 +121,13 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
 
     stats = twilio_process.stats()
     assert stats["duplicates"] == {}
-    # The ones in flight were found at the stub (by number and time) and marked sent.
-    reconciled = site.query("SELECT COUNT(*) FROM delivery_delivery WHERE provider_id = ''")
+    # The ones in flight were found at the stub (by number and time) and marked sent with
+    # the SID found there (they were never attempted again: no attempt was counted).
+    reconciled = site.query("SELECT COUNT(*) FROM delivery_delivery WHERE attempts = 0")
     assert reconciled[0][0] >= IN_FLIGHT
+    # Every delivery names its own message at the stub.
+    sids = site.query("SELECT COUNT(DISTINCT provider_id) FROM delivery_delivery "
+                      "WHERE provider_id LIKE 'SM%'")
+    assert sids[0][0] == MEMBERS
     assert stats["unique"] == MEMBERS
     assert stats["created"] == MEMBERS

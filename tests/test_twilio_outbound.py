@@ -280,3 +280,49 @@ def test_without_twilio_settings_nothing_is_sent_and_the_delivery_waits(
 def test_the_rate_limit_is_per_sender_number(twilio_pool):
     backend = TwilioSmsBackend()
     assert backend.rate_limit_key(_outbound()) == f"sms:{sender_for(PHONE)}"
+
+
+def _two_lost_notices(settings: Any, twilio: Any, deliver: Any) -> tuple[Delivery, Delivery]:
+    """Two messages to Ana whose answers were lost: the first reached Twilio (its answer
+    was dropped), the second never left (its worker was killed right after the claim)."""
+    settings.DELIVERY_LEASE_SECONDS = 10
+    ana = make_member("Ana", "en", phone=PHONE, at=BOYLE)
+    first = outbox.send_to_member(ana, "notice", {"en": {"text": "Meeting at 6"}})
+    twilio.drop_next()
+    deliver()
+    second = outbox.send_to_member(ana, "notice", {"en": {"text": "Meeting moved to 7"}})
+    (claimed,) = outbox.claim_batch()  # ... and the worker dies
+    Delivery.objects.filter(pk=claimed.pk).update(
+        claimed_at=timezone.now() - timedelta(seconds=15))
+    make_due()
+    return Delivery.objects.get(message=first), Delivery.objects.get(message=second)
+
+
+def test_a_reconciled_send_keeps_its_sid_so_a_second_lost_send_is_not_taken_for_it(
+        db, settings, twilio, deliver):
+    first, second = _two_lost_notices(settings, twilio, deliver)
+    assert (first.status, second.status) == (Status.UNKNOWN, Status.SENDING)
+    outbox.reconcile_unknown()
+    first.refresh_from_db()
+    [at_twilio] = twilio.messages_to(PHONE)
+    assert (first.status, first.provider_id) == (Status.SENT, at_twilio.sid)
+    outbox.sweep_stale_claims()  # the one message at Twilio is the first's: send the second
+    deliver()
+    second.refresh_from_db()
+    assert second.status == Status.SENT
+    assert sorted(m.sid for m in twilio.messages_to(PHONE)) == sorted(
+        [first.provider_id, second.provider_id])
+
+
+def test_where_twilio_keeps_bodies_a_lost_send_is_matched_by_its_text(
+        db, settings, twilio, deliver):
+    settings.TWILIO_CONTENT_RETENTION = ""
+    first, second = _two_lost_notices(settings, twilio, deliver)
+    outbox.sweep_stale_claims()  # asked first about the one that never left
+    deliver()
+    outbox.reconcile_unknown()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (Status.SENT, Status.SENT)
+    bodies = sorted(m.body for m in twilio.messages_to(PHONE))
+    assert bodies == ["Meeting at 6", "Meeting moved to 7"]

@@ -9,7 +9,9 @@ import pytest
 from django.utils import timezone
 
 from rapidresponse.channels.sms.models import DeliveryReceipt
+from rapidresponse.channels.sms.twilio import TwilioSmsBackend
 from rapidresponse.delivery.models import ConsoleMessage, Delivery, Status
+from rapidresponse.delivery.transport import Outbound, transport_for
 from rapidresponse.lib import crypto
 from rapidresponse.members.contacts import index_for
 from rapidresponse.members.models import ContactPoint
@@ -133,3 +135,39 @@ def test_a_callback_without_a_status_is_a_clear_400(client, zone, verifier, twil
     r = callback(client, delivery, "")
     assert r.status_code == 400
     assert b"MessageStatus" in r.content
+
+
+class _FailsBeforeTheWorkerWritesItDown(TwilioSmsBackend):
+    """Twilio at its quickest: the carrier's "failed" callback comes back while the worker
+    still holds the send's answer (it writes outcomes in groups)."""
+
+    def send(self, message: Outbound) -> str:
+        from django.test import Client
+
+        sid = super().send(message)
+        delivery = Delivery.objects.get(pk=message.delivery_id)
+        assert delivery.status == Status.SENDING and not delivery.provider_id
+        r = callback(Client(), delivery, "failed", sid=sid, error_code="30006")
+        assert r.status_code == 204
+        return sid
+
+
+def test_a_failure_reported_before_the_send_was_written_down_stays_a_failure(
+        client, zone, verifier, twilio, deliver, settings):
+    settings.CHANNEL_BACKENDS = {
+        **settings.CHANNEL_BACKENDS,
+        "sms": "tests.test_twilio_status._FailsBeforeTheWorkerWritesItDown"}
+    transport_for.cache_clear()
+    verifier.staff.member.contacts.update(enabled=False)
+    try:
+        delivery = sent_alert(client, verifier, deliver, email="ana@example.org")
+    finally:
+        transport_for.cache_clear()
+    assert delivery.status == Status.FAILED
+    assert "30006" in delivery.error
+    [message] = twilio.messages_to(PHONE)
+    assert delivery.provider_id == message.sid
+    # The landline is disabled and she has the alert by email instead.
+    assert delivery.member.contacts.get(kind="sms").disabled_at is not None
+    [email] = ConsoleMessage.objects.filter(member=delivery.member, channel="email")
+    assert email.text.startswith("VERIFIED")

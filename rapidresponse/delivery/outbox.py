@@ -16,12 +16,14 @@ it already has it (Transport.reconcile)."""
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -37,8 +39,10 @@ from rapidresponse.delivery.transport import (
     Outbound,
     Transport,
     TransportError,
+    provider_id_of,
     transport,
 )
+from rapidresponse.lib import http
 from rapidresponse.lib.ratelimit import TokenBucket
 from rapidresponse.members.models import ContactPoint, Member
 
@@ -60,6 +64,9 @@ RELEASED = "released"
 # Deliveries a sweep asks the provider about in one run (most urgent first); the rest wait
 # for the next run, so the worker's timer is never held up for long.
 SWEEP_LIMIT = 500
+# Outcomes of sends are written in groups: this many, or after this long, whichever first.
+FLUSH_EVERY = 100
+FLUSH_SECONDS = 0.05
 
 
 def lease() -> timedelta:
@@ -121,9 +128,8 @@ def delivery_counts(message_ids: Iterable[int]) -> dict[str, int]:
 # --- the worker side -------------------------------------------------------------------
 
 
-def claim_batch(limit: int = BATCH) -> list[Delivery]:
-    """Atomically mark up to `limit` due deliveries as ours, most urgent and nearest first."""
-    token = secrets.token_hex(8)
+def _claim(token: str, limit: int) -> tuple[int, int]:
+    """One try at a claim: (deliveries found due, deliveries claimed)."""
     now = timezone.now()
     with transaction.atomic():
         due = (Delivery.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now)
@@ -133,9 +139,28 @@ def claim_batch(limit: int = BATCH) -> list[Delivery]:
         else:
             ids = list(due.values_list("id", flat=True)[:limit])
         if not ids:
-            return []
-        Delivery.objects.filter(id__in=ids, status=Status.QUEUED).update(
+            return 0, 0
+        return len(ids), Delivery.objects.filter(id__in=ids, status=Status.QUEUED).update(
             status=Status.SENDING, claim=token, claimed_at=now, updated_at=now)
+
+
+def claim_batch(limit: int = BATCH) -> list[Delivery]:
+    """Atomically mark up to `limit` due deliveries as ours, most urgent and nearest first.
+
+    On SQLite two workers can read the same due rows: the one that writes second claims
+    none of them, or is refused the write (its read is out of date). It tries again, so
+    that a worker never takes a busy queue for an empty one."""
+    token = secrets.token_hex(8)
+    for attempt in range(10):
+        try:
+            found, claimed = _claim(token, limit)
+        except OperationalError:
+            if attempt == 9 or connection.in_atomic_block:
+                raise
+            found, claimed = 1, 0
+        if claimed or not found:
+            break
+        time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
     return list(Delivery.objects.filter(claim=token, status=Status.SENDING)
                 .select_related("message", "member").order_by("priority", "rank", "id"))
 
@@ -189,31 +214,51 @@ def _db(name: str, value: Any) -> Any:
 
 
 def _finish(delivery: Delivery, **fields: object) -> int:
-    """Record an outcome, if the delivery is still under our claim. Two statements run per
-    send (this and _still_ours): plain SQL, which is a good part of a send's own cost."""
+    """Record an outcome, if the delivery is still ours: our claim, and still `sending` (a
+    status callback that already reported a failure keeps its word)."""
     fields["updated_at"] = timezone.now()
     names = sorted(fields)
     # Column names come from the model's own fields (get_field raises for anything else).
     columns = ", ".join(f"{connection.ops.quote_name(_field(n).column)} = %s" for n in names)
-    sql = f"UPDATE delivery_delivery SET {columns} WHERE id = %s AND claim = %s"  # noqa: S608
-    return _update(sql, [_db(n, fields[n]) for n in names] + [delivery.pk, delivery.claim])
+    sql = (f"UPDATE delivery_delivery SET {columns} "  # noqa: S608
+           "WHERE id = %s AND claim = %s AND status = %s")
+    return _update(sql, [_db(n, fields[n]) for n in names]
+                   + [delivery.pk, delivery.claim, Status.SENDING])
 
 
+_SENT_SQL = (
+    "UPDATE delivery_delivery SET status = %s, attempts = %s, provider_id = %s, sent_at = %s, "
+    "error = '', updated_at = %s WHERE id = %s AND claim = %s AND status = %s")
+
+
+def _finish_sent(results: list[_Result]) -> int:
+    """Record many sends the provider took in one transaction: one statement per batch of
+    outcomes instead of one transaction per send (a write transaction is what SQLite, and a
+    busy PostgreSQL, serialise)."""
+    if not results:
+        return 0
+    now = timezone.now()
+    stamp = _db("sent_at", now)
+    rows = [[Status.SENT, r.job.delivery.attempts + 1, r.provider_id[:100], stamp, stamp,
+             r.job.delivery.pk, r.job.delivery.claim, Status.SENDING] for r in results]
+
+    def run() -> int:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(_SENT_SQL, rows)
+            return len(rows)
+    return _write(run)
+
+
+# Renew our claim on deliveries just before they are sent, unless the member opted out (an
+# SMS STOP after the batch was claimed; confirmation codes are sent all the same).
 _RENEW_SQL = (
     "UPDATE delivery_delivery SET status = %s, claimed_at = %s "
-    "WHERE id = %s AND claim = %s AND status IN (%s, %s) "
-    "AND (%s OR NOT EXISTS (SELECT 1 FROM members_member m WHERE m.id = %s AND m.status = %s))")
-
-
-def _still_ours(delivery: Delivery) -> bool:
-    """Renew our claim just before sending. False when the stale-claim sweep has handed the
-    delivery on (queued again, or found already sent): then it is not ours to send. Also
-    False when the member opted out (an SMS STOP) after the batch was claimed: the caller
-    then finds it still ours and skips it."""
-    return bool(_update(_RENEW_SQL, [
-        Status.SENDING, _db("claimed_at", timezone.now()), delivery.pk, delivery.claim,
-        Status.SENDING, Status.UNKNOWN, delivery.message.kind == Kind.CONFIRMATION,
-        delivery.member_id, Member.Status.OPTED_OUT]))
+    "WHERE claim = %s AND status IN (%s, %s) AND id IN ({ids}) "
+    "AND (EXISTS (SELECT 1 FROM delivery_message msg WHERE msg.id = delivery_delivery.message_id"
+    " AND msg.kind = %s) OR NOT EXISTS (SELECT 1 FROM members_member m"
+    " WHERE m.id = delivery_delivery.member_id AND m.status = %s))")
+_RENEWED_SQL = ("SELECT id FROM delivery_delivery "
+                "WHERE claim = %s AND status = %s AND claimed_at = %s AND id IN ({ids})")
 
 
 def _bucket(backend: Transport, outbound: Outbound) -> TokenBucket | None:
@@ -236,10 +281,28 @@ def _outbound(delivery: Delivery, contact: ContactPoint) -> Outbound:
     )
 
 
-def send_one(delivery: Delivery, contacts: dict[tuple[int, str], ContactPoint], *,
-             deadline: float | None = None) -> str:
-    """Send one claimed delivery and record the outcome. Waits for a rate-limit token; when
-    none comes before `deadline` (time.monotonic()), returns RELEASED without sending."""
+@dataclass
+class _Job:
+    """A claimed delivery, ready to hand to its transport."""
+
+    delivery: Delivery
+    contact: ContactPoint
+    outbound: Outbound
+    backend: Transport
+    bucket: TokenBucket | None
+
+
+@dataclass
+class _Result:
+    job: _Job
+    provider_id: str = ""
+    error: BaseException | None = None
+    released: bool = False  # no rate-limit token in time: given back unsent
+
+
+def _prepare(delivery: Delivery, contacts: dict[tuple[int, str], ContactPoint]) -> _Job | str:
+    """The job for a claimed delivery, or the outcome already recorded when there is nothing
+    to send (member opted out, no usable contact point, cannot be prepared)."""
     message = delivery.message
     member = delivery.member
     if member.status == Member.Status.OPTED_OUT and message.kind != Kind.CONFIRMATION:
@@ -257,28 +320,116 @@ def send_one(delivery: Delivery, contacts: dict[tuple[int, str], ContactPoint], 
         log.exception("delivery %s cannot be prepared", delivery.pk)
         _finish(delivery, status=Status.FAILED, error=f"cannot prepare: {type(exc).__name__}")
         return Status.FAILED
-    bucket = _bucket(backend, outbound)
-    if bucket is not None and not bucket.take(deadline=deadline):
-        return RELEASED
-    if not _still_ours(delivery):
-        if message.kind != Kind.CONFIRMATION and Member.objects.filter(
-                pk=member.pk, status=Member.Status.OPTED_OUT).exists():
-            # Opted out (an SMS STOP) after this batch was claimed: nothing more, ever.
-            _finish(delivery, status=Status.SKIPPED, error="member opted out")
-            return Status.SKIPPED
-        return Status.SENDING  # another worker has it now
-    attempts = delivery.attempts + 1
+    return _Job(delivery, contact, outbound, backend, _bucket(backend, outbound))
+
+
+def _renew(jobs: list[_Job]) -> tuple[list[_Job], int]:
+    """Renew our claim on these jobs just before sending them (one statement for all).
+    Returns the jobs that are still ours, and how many were settled here: a job the
+    stale-claim sweep handed on (queued again, or found already sent) is not ours to send,
+    and one whose member opted out after the claim is skipped."""
+    if not jobs:
+        return [], 0
+    claim = jobs[0].delivery.claim
+    ids = [j.delivery.pk for j in jobs]
+    marks = ", ".join(["%s"] * len(ids))
+    stamp = _db("claimed_at", timezone.now())
+
+    def run() -> set[int]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_RENEW_SQL.format(ids=marks), [
+                Status.SENDING, stamp, claim, Status.SENDING, Status.UNKNOWN, *ids,
+                Kind.CONFIRMATION, Member.Status.OPTED_OUT])
+            cursor.execute(_RENEWED_SQL.format(ids=marks),
+                           [claim, Status.SENDING, stamp, *ids])
+            return {int(row[0]) for row in cursor.fetchall()}
+
+    renewed: set[int] = set()
+    for attempt in range(5):
+        try:
+            renewed = run()
+            break
+        except OperationalError:
+            if attempt == 4 or connection.in_atomic_block:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    ours = [j for j in jobs if j.delivery.pk in renewed]
+    lost = [j for j in jobs if j.delivery.pk not in renewed]
+    settled = 0
+    if lost:
+        opted_out = set(Member.objects.filter(
+            pk__in={j.delivery.member_id for j in lost}, status=Member.Status.OPTED_OUT,
+        ).values_list("pk", flat=True))
+        for job in lost:
+            if job.delivery.member_id in opted_out and job.delivery.message.kind != \
+                    Kind.CONFIRMATION:
+                # Opted out (an SMS STOP) after this batch was claimed: nothing more, ever.
+                _finish(job.delivery, status=Status.SKIPPED, error="member opted out")
+                settled += 1
+    return ours, settled
+
+
+def _transmit(job: _Job, deadline: float | None) -> _Result:
+    """Hand one job to its transport (any thread; the database is not touched here, but by
+    backends that record, like the console ones)."""
+    if deadline is not None and time.monotonic() >= deadline:
+        return _Result(job, released=True)  # waited in line past its batch's time
+    if job.bucket is not None and not job.bucket.take(deadline=deadline):
+        return _Result(job, released=True)
     try:
-        provider_id = backend.send(outbound)
-    except TransportError as exc:
-        return _failed(delivery, contact, exc, attempts)
-    except Exception:  # a bug in a backend must not wedge the queue: record and go on
-        log.exception("delivery %s: the %s backend failed unexpectedly", delivery.pk,
-                      delivery.channel)
-        _finish(delivery, status=Status.FAILED, attempts=attempts, error="internal error")
-        return Status.FAILED
-    _finish(delivery, status=Status.SENT, attempts=attempts, provider_id=provider_id[:100],
-            sent_at=timezone.now(), error="")
+        return _Result(job, provider_id=job.backend.send(job.outbound))
+    except Exception as exc:
+        return _Result(job, error=exc)
+
+
+def _record(results: list[_Result]) -> tuple[int, list[Delivery]]:
+    """Write down what the transports answered. Returns how many were attempted and the ids
+    given back unsent. If the database refuses, the rows stay claimed: the stale-claim
+    sweep reconciles them with the provider, so nothing is resent blind."""
+    released = [r.job.delivery for r in results if r.released]
+    attempted = [r for r in results if not r.released]
+    try:
+        _finish_sent([r for r in attempted if r.error is None])
+    except Exception:
+        log.exception("could not record %d sends", len(attempted))
+    for result in attempted:
+        if result.error is not None:
+            try:
+                _outcome_of_error(result.job, result.error)
+            except Exception:
+                log.exception("delivery %s: could not record the outcome",
+                              result.job.delivery.pk)
+    return len(attempted), released
+
+
+def _outcome_of_error(job: _Job, error: BaseException) -> str:
+    delivery = job.delivery
+    attempts = delivery.attempts + 1
+    if isinstance(error, TransportError):
+        return _failed(delivery, job.contact, error, attempts)
+    # A bug in a backend must not wedge the queue: record and go on.
+    log.error("delivery %s: the %s backend failed unexpectedly", delivery.pk, delivery.channel,
+              exc_info=error)
+    _finish(delivery, status=Status.FAILED, attempts=attempts, error="internal error")
+    return Status.FAILED
+
+
+def send_one(delivery: Delivery, contacts: dict[tuple[int, str], ContactPoint], *,
+             deadline: float | None = None) -> str:
+    """Send one claimed delivery and record the outcome. Waits for a rate-limit token; when
+    none comes before `deadline` (time.monotonic()), returns RELEASED without sending."""
+    job = _prepare(delivery, contacts)
+    if isinstance(job, str):
+        return job
+    ours, settled = _renew([job])
+    if not ours:
+        return Status.SKIPPED if settled else Status.SENDING  # SENDING: another worker has it
+    result = _transmit(job, deadline)
+    if result.released:
+        return RELEASED
+    if result.error is not None:
+        return _outcome_of_error(job, result.error)
+    _finish_sent([result])
     return Status.SENT
 
 
@@ -334,62 +485,175 @@ def fall_back(delivery: Delivery) -> Delivery | None:
     return None
 
 
-def _send_safely(delivery: Delivery, contacts: dict[tuple[int, str], ContactPoint],
-                 deadline: float) -> str:
-    try:
-        return send_one(delivery, contacts, deadline=deadline)
-    except Exception:
-        # Most likely the database refused a write around the send. The row stays claimed
-        # and the stale-claim sweep reconciles it with the provider: nothing is resent blind.
-        log.exception("delivery %s: could not record the outcome", delivery.pk)
-        return Status.SENDING
+class _Senders:
+    """`threads` threads that hand jobs to their transports and nothing else; the draining
+    thread does every database write. With one thread, jobs run inline."""
 
-
-def _run_batch(batch: list[Delivery], deadline: float, threads: int) -> int:
-    """Send a claimed batch, most urgent first, on up to `threads` threads; give back
-    whatever was not started by `deadline`."""
-    member_ids = {d.member_id for d in batch}
-    contacts = {(c.member_id, c.kind): c
-                for c in ContactPoint.objects.filter(member_id__in=member_ids)}
-    pending = deque(batch)
-    lock = threading.Lock()
-    released: list[int] = []
-    done = 0
-
-    def next_delivery() -> Delivery | None:
-        with lock:
-            if not pending or time.monotonic() >= deadline:
-                return None
-            return pending.popleft()
-
-    def work() -> None:
-        nonlocal done
-        while (delivery := next_delivery()) is not None:
-            outcome = _send_safely(delivery, contacts, deadline)
-            with lock:
-                if outcome == RELEASED:
-                    released.append(delivery.pk)
-                else:
-                    done += 1
-
-    def work_in_thread() -> None:
-        try:
-            work()
-        finally:
-            connection.close()
-
-    threads = min(threads, len(batch))
-    if threads <= 1:
-        work()
-    else:
-        pool = [threading.Thread(target=work_in_thread, name=f"send-{i}", daemon=True)
-                for i in range(threads)]
-        for t in pool:
+    def __init__(self, threads: int) -> None:
+        self.results: queue.SimpleQueue[_Result] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[_Job, float] | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"send-{i}", daemon=True)
+                         for i in range(threads if threads > 1 else 0)]
+        for t in self._threads:
             t.start()
-        for t in pool:
+
+    def submit(self, job: _Job, deadline: float) -> None:
+        if self._threads:
+            self._jobs.put((job, deadline))
+        else:
+            self.results.put(_transmit(job, deadline))
+
+    def _work(self) -> None:
+        try:
+            while (item := self._jobs.get()) is not None:
+                self.results.put(_transmit(*item))
+        finally:
+            connection.close()  # backends that record (console) opened one in this thread
+            http.close()
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        for t in self._threads:
             t.join()
-    release(batch[0].claim, released + [d.pk for d in pending])
-    return done
+
+
+class _Drain:
+    """One drain: claims batches, renews claims a chunk at a time just before sending,
+    keeps `threads` sends busy (and as many again waiting, so that the senders do not stop
+    while this thread claims or writes), and writes outcomes in groups (every FLUSH_EVERY
+    outcomes or FLUSH_SECONDS). The next batch is claimed while the last sends of the
+    previous one are in flight.
+
+    A worker killed between a send and its group's write leaves those rows claimed: the
+    stale-claim sweep asks the provider about them before anything is resent."""
+
+    def __init__(self, threads: int, max_batches: int | None, stop_at: float | None) -> None:
+        self.threads = max(1, threads)
+        self.max_batches = max_batches
+        self.stop_at = stop_at
+        self.batches = 0
+        self.exhausted = False
+        # Outcomes written since the queue was last found empty: a fall-back to another
+        # channel may have queued more, so look once more before stopping.
+        self.recorded_since_exhausted = False
+        self.todo: deque[tuple[Delivery, float]] = deque()  # with the batch's deadline
+        self.ready: deque[tuple[_Job, float]] = deque()
+        self.contacts: dict[tuple[int, str], ContactPoint] = {}
+        self.unrecorded: list[_Result] = []
+        self.released: list[Delivery] = []
+        self.in_flight = 0
+        self.done = 0
+        self.chunk = max(2 * self.threads, 32)
+
+    def _claim(self) -> bool:
+        if self.exhausted or (self.max_batches is not None and self.batches >= self.max_batches):
+            return False
+        now = time.monotonic()
+        if self.stop_at is not None and now >= self.stop_at:
+            return False
+        batch = claim_batch()
+        if not batch:
+            self.exhausted = True
+            self.recorded_since_exhausted = False
+            return False
+        self.batches += 1
+        deadline = now + batch_seconds()
+        if self.stop_at is not None:
+            deadline = min(deadline, max(self.stop_at, now + 1.0))
+        self.contacts.update(
+            ((c.member_id, c.kind), c)
+            for c in ContactPoint.objects.filter(member_id__in={d.member_id for d in batch}))
+        self.todo.extend((d, deadline) for d in batch)
+        return True
+
+    def _next_chunk(self) -> bool:
+        """Prepare and renew the next chunk of claimed deliveries. False when none is left."""
+        if not self.todo and not self._claim():
+            return False
+        jobs: list[_Job] = []
+        deadlines: dict[int, float] = {}
+        now = time.monotonic()
+        while self.todo and len(jobs) < self.chunk:
+            delivery, deadline = self.todo.popleft()
+            if now >= deadline:
+                self.released.append(delivery)
+                continue
+            job = _prepare(delivery, self.contacts)
+            if isinstance(job, str):
+                self.done += 1
+            else:
+                jobs.append(job)
+                deadlines[delivery.pk] = deadline
+        ours, settled = _renew(jobs)
+        self.done += settled
+        self.ready.extend((job, deadlines[job.delivery.pk]) for job in ours)
+        return True
+
+    def _fill(self, senders: _Senders) -> None:
+        while self.in_flight < 2 * self.threads:
+            if not self.ready:
+                if not self._next_chunk():
+                    return
+                continue
+            job, deadline = self.ready.popleft()
+            if time.monotonic() >= deadline:
+                self.released.append(job.delivery)
+                continue
+            senders.submit(job, deadline)
+            self.in_flight += 1
+
+    def _flush(self) -> None:
+        if self.unrecorded:
+            attempted, given_back = _record(self.unrecorded)
+            self.done += attempted
+            self.released += given_back
+            self.unrecorded = []
+            self.recorded_since_exhausted = True
+
+    def run(self) -> int:
+        senders = _Senders(self.threads)
+        flush_at = time.monotonic() + FLUSH_SECONDS
+        try:
+            while True:
+                self._fill(senders)
+                if self.in_flight == 0:
+                    if self.exhausted and self.recorded_since_exhausted:
+                        self.exhausted = False
+                        continue
+                    break
+                try:
+                    self.unrecorded.append(senders.results.get(
+                        timeout=max(0.001, flush_at - time.monotonic())))
+                    self.in_flight -= 1
+                except queue.Empty:
+                    pass
+                while self.in_flight:
+                    try:
+                        self.unrecorded.append(senders.results.get_nowait())
+                        self.in_flight -= 1
+                    except queue.Empty:
+                        break
+                if self.unrecorded and (self.in_flight == 0 or time.monotonic() >= flush_at
+                                        or len(self.unrecorded) >= FLUSH_EVERY):
+                    self._flush()
+                    flush_at = time.monotonic() + FLUSH_SECONDS
+        finally:
+            senders.stop()
+            while True:  # something above raised: still record what came back
+                try:
+                    self.unrecorded.append(senders.results.get_nowait())
+                except queue.Empty:
+                    break
+            self._flush()
+            self.released += [d for d, _deadline in self.todo]
+            self.released += [job.delivery for job, _deadline in self.ready]
+            by_claim: dict[str, list[int]] = {}
+            for delivery in self.released:
+                by_claim.setdefault(delivery.claim, []).append(delivery.pk)
+            for claim, ids in by_claim.items():
+                release(claim, ids)
+        return self.done
 
 
 def shares_rows_across_threads() -> bool:
@@ -409,22 +673,8 @@ def drain(max_batches: int | None = None, *, max_seconds: float | None = None,
     threads = concurrency or settings.DELIVERY_CONCURRENCY
     if not shares_rows_across_threads():
         threads = 1
-    started = time.monotonic()
-    stop_at = started + max_seconds if max_seconds is not None else None
-    done = 0
-    batches = 0
-    while max_batches is None or batches < max_batches:
-        if stop_at is not None and time.monotonic() >= stop_at:
-            break
-        batch = claim_batch()
-        if not batch:
-            break
-        batches += 1
-        deadline = time.monotonic() + batch_seconds()
-        if stop_at is not None:
-            deadline = min(deadline, max(stop_at, time.monotonic() + 1.0))
-        done += _run_batch(batch, deadline, threads)
-    return done
+    stop_at = time.monotonic() + max_seconds if max_seconds is not None else None
+    return _Drain(threads, max_batches, stop_at).run()
 
 
 def has_due() -> bool:
@@ -448,8 +698,9 @@ def attempt_of(delivery: Delivery) -> Attempt:
         to = contact.value if contact is not None and contact.value_encrypted else ""
     except ValueError:
         to = ""
+    text = delivery.message.body(delivery.language).get("text", "")
     return Attempt(delivery_id=delivery.pk, provider_id=delivery.provider_id, to=to,
-                   started_at=delivery.claimed_at)
+                   started_at=delivery.claimed_at, text=text)
 
 
 def _ask_provider(delivery: Delivery) -> str | None:
@@ -459,6 +710,12 @@ def _ask_provider(delivery: Delivery) -> str | None:
     except Exception:  # the provider cannot be asked now: it stays as it is, asked again later
         log.exception("delivery %s: reconcile failed", delivery.pk)
         return None
+
+
+def _found(verdict: str) -> dict[str, str]:
+    """The provider's id for the message a reconcile found, to be recorded with it."""
+    provider_id = provider_id_of(verdict)
+    return {"provider_id": provider_id[:100]} if provider_id else {}
 
 
 def sweep_stale_claims() -> int:
@@ -473,7 +730,8 @@ def sweep_stale_claims() -> int:
         verdict = _ask_provider(delivery)
         now = timezone.now()
         if verdict == "sent":
-            fields: dict[str, Any] = {"status": Status.SENT, "sent_at": now, "error": ""}
+            fields: dict[str, Any] = {"status": Status.SENT, "sent_at": now, "error": "",
+                                      **_found(verdict)}
         elif verdict == "failed":
             fields = {"status": Status.QUEUED, "next_attempt_at": now}
         else:
@@ -501,7 +759,8 @@ def reconcile_unknown() -> int:
         now = timezone.now()
         dead = False
         if verdict == "sent":
-            fields: dict[str, Any] = {"status": Status.SENT, "sent_at": now, "error": ""}
+            fields: dict[str, Any] = {"status": Status.SENT, "sent_at": now, "error": "",
+                                      **_found(verdict)}
         elif verdict == "failed" and delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
             fields = {"status": Status.DEAD}
             dead = True

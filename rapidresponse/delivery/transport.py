@@ -44,6 +44,24 @@ class Attempt:
     provider_id: str
     to: str
     started_at: datetime | None
+    text: str = ""  # what was being sent, for providers that keep the body to compare
+
+
+class Reconciled(str):
+    """What `Transport.reconcile` found: "sent" or "failed", and the provider's id for the
+    message it found, when it found one. Recording that id means a second lost send to the
+    same address is never matched to the same message."""
+
+    provider_id: str
+
+    def __new__(cls, verdict: str, provider_id: str = "") -> Reconciled:
+        found = super().__new__(cls, verdict)
+        found.provider_id = provider_id
+        return found
+
+
+def provider_id_of(verdict: str | None) -> str:
+    return getattr(verdict, "provider_id", "") or ""
 
 
 class Transport:
@@ -58,7 +76,8 @@ class Transport:
         raise NotImplementedError
 
     def reconcile(self, attempt: Attempt) -> str | None:
-        """After a crash or time-out: 'sent', 'failed', or None when it cannot be known."""
+        """After a crash or time-out: 'sent', 'failed', or None when it cannot be known.
+        A backend that finds the message returns Reconciled("sent", provider_id=...)."""
         return None
 
     def rate_limit_key(self, message: Outbound) -> str:

@@ -1,7 +1,11 @@
-"""The only outbound HTTP in the project: one client, timeouts always set."""
+"""The only outbound HTTP in the project: one client per thread, timeouts always set.
+
+Each thread has its own client (and so its own pool of kept-alive connections): the
+delivery worker's send threads then never wait on each other for a shared pool's lock."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
@@ -17,14 +21,23 @@ class HttpError(Exception):
         self.status = status
 
 
-_client: httpx.Client | None = None
+_local = threading.local()
 
 
 def client() -> httpx.Client:
-    global _client
-    if _client is None:
-        _client = httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
-    return _client
+    found: httpx.Client | None = getattr(_local, "client", None)
+    if found is None:
+        found = httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
+        _local.client = found
+    return found
+
+
+def close() -> None:
+    """Close this thread's client (a thread that is about to end)."""
+    found: httpx.Client | None = getattr(_local, "client", None)
+    if found is not None:
+        _local.client = None
+        found.close()
 
 
 def request(method: str, url: str, **kwargs: Any) -> httpx.Response:

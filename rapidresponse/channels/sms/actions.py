@@ -490,9 +490,12 @@ def record_status(delivery_id: int, message_sid: str, status: str,
         failed = False
         if status in ("failed", "undelivered"):
             error = f"Twilio {status}" + (f" ({error_code})" if error_code else "")
+            # Also while the worker has not yet written down the send (it records outcomes
+            # in groups): its write only applies to a delivery still `sending`.
             failed = bool(Delivery.objects.filter(
-                pk=delivery.pk, status__in=(Status.SENT, Status.UNKNOWN),
-            ).update(status=Status.FAILED, error=error, updated_at=now))
+                pk=delivery.pk, status__in=(Status.SENT, Status.UNKNOWN, Status.SENDING),
+            ).update(status=Status.FAILED, error=error, provider_id=message_sid,
+                     updated_at=now))
             if error_code in PERMANENT_CODES:
                 ContactPoint.objects.filter(
                     member_id=delivery.member_id, kind=Channel.SMS, disabled_at__isnull=True,

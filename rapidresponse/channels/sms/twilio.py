@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import cache
 from typing import Any
 
 import httpx
@@ -28,7 +29,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rapidresponse.channels.sms.segments import sms_text
-from rapidresponse.delivery.transport import Attempt, Outbound, Transport, TransportError
+from rapidresponse.delivery.transport import (
+    Attempt,
+    Outbound,
+    Reconciled,
+    Transport,
+    TransportError,
+)
 from rapidresponse.lib import http
 
 # Twilio error codes that will never succeed for this recipient: the contact point is
@@ -73,8 +80,13 @@ def sender_for(to: str) -> str:
     return str(pool[int.from_bytes(digest[:4], "big") % len(pool)])
 
 
+@cache
+def _status_path() -> str:
+    return reverse("twilio_status")  # the same for every message: worked out once
+
+
 def status_callback_url(delivery_id: int) -> str:
-    return f"{settings.PUBLIC_URL}{reverse('twilio_status')}?d={delivery_id}"
+    return f"{settings.PUBLIC_URL}{_status_path()}?d={delivery_id}"
 
 
 def _messages_url(sid: str = "") -> str:
@@ -189,17 +201,19 @@ class TwilioSmsBackend(Transport):
                 return _verdict(str(response.json().get("status", "")))
             if not attempt.to or attempt.started_at is None:
                 return None
-            return self._find_lost(attempt.to, attempt.started_at)
+            return self._find_lost(attempt.to, attempt.started_at, attempt.text)
         except (http.HttpError, ValueError, TypeError, AttributeError):
             return None
 
-    def _find_lost(self, to: str, started_at: datetime) -> str | None:
+    def _find_lost(self, to: str, started_at: datetime, text: str = "") -> str | None:
         """No SID came back: look for a message to this number created around the attempt
-        that no other delivery already accounts for."""
+        that no other delivery already accounts for (and, where Twilio kept the body, with
+        this attempt's text)."""
         from rapidresponse.delivery.models import Delivery
 
         start, end = started_at - RECONCILE_BEFORE, started_at + RECONCILE_AFTER
         found: list[dict[str, Any]] = []
+        expected = sms_text(text) if text else ""
         url: str | None = _messages_url()
         params: dict[str, Any] | None = {
             "To": to, "DateSent>": (start - timedelta(days=1)).date().isoformat(),
@@ -211,7 +225,8 @@ class TwilioSmsBackend(Transport):
             page = response.json()
             for item in page.get("messages", []):
                 created = parsedate_to_datetime(str(item.get("date_created", "")))
-                if start <= created <= end:
+                body = str(item.get("body") or "")
+                if start <= created <= end and not (body and text and body != expected):
                     found.append(item)
             next_uri = page.get("next_page_uri")
             if not next_uri:
@@ -225,7 +240,11 @@ class TwilioSmsBackend(Transport):
         ours = [item for item in found if str(item.get("sid", "")) not in known]
         if not ours:
             return "failed"
-        return _verdict(str(ours[0].get("status", ""))) or "sent"
+        # The earliest unaccounted message is this attempt's; its SID is recorded with the
+        # verdict, so the next lost send to this number cannot be matched to it as well.
+        ours.sort(key=lambda item: parsedate_to_datetime(str(item.get("date_created", ""))))
+        verdict = _verdict(str(ours[0].get("status", ""))) or "sent"
+        return Reconciled(verdict, provider_id=str(ours[0].get("sid", "")))
 
 
 def _verdict(status: str) -> str | None:
