@@ -160,8 +160,14 @@ def post_to_all(requests: list[tuple[Subscription, bytes, dict[str, str]]]) -> l
     first four, and the send stays well inside the outbox's claim on the delivery."""
     if len(requests) == 1:
         return [_post(*requests[0])]
+    def post_and_close(request: tuple[Subscription, bytes, dict[str, str]]) -> Answer:
+        try:
+            return _post(*request)
+        finally:
+            http.close()  # this thread's own client: the thread ends with this post
+
     with ThreadPoolExecutor(max_workers=len(requests), thread_name_prefix="webpush") as pool:
-        return list(pool.map(lambda request: _post(*request), requests))
+        return list(pool.map(post_and_close, requests))
 
 
 class WebPushBackend(Transport):
