@@ -24,6 +24,10 @@ STUB_DELAY_MS = 20
 TARGET_RATIO = 2.0  # ours at least half the bare client's rate
 TARGET_PER_PROCESS = 500.0  # messages/s per worker process
 TARGET_P95_S = 1.0
+# The project's default DELIVERY_CONCURRENCY (rapidresponse/settings.py); both our workers
+# and the bare client run at this concurrency unless DELIVERY_CONCURRENCY is set.
+DEFAULT_THREADS = 16
+MESSAGES = 5000
 ACCOUNT_SID = "AC" + "0" * 31 + "1"  # the stub's defaults
 AUTH_TOKEN = "stub-auth-token-0123456789abcdef"
 SERVICE_SID = "MG" + "0" * 31 + "1"
@@ -78,12 +82,36 @@ def _stop(process: subprocess.Popen[Any]) -> None:
         process.wait()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values) - idle, sum(values)
+
+
+def _busy(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return round((after[0] - before[0]) / total, 3) if total > 0 else float("nan")
+
+
 def _stats(url: str) -> dict[str, Any]:
     loaded: dict[str, Any] = httpx.get(f"{url}/_stub/stats", timeout=10).json()
     return loaded
 
 
-def _ours(env: dict[str, str], url: str, count: int, processes: int
+def _ours(env: dict[str, str], url: str, count: int, processes: int, stub_pid: int
           ) -> tuple[float, dict[str, Any]]:
     httpx.post(f"{url}/_stub/reset", json={}, timeout=10)
     workers = [subprocess.Popen([sys.executable, "manage.py", "worker", "--verbosity", "0"],
@@ -91,6 +119,8 @@ def _ours(env: dict[str, str], url: str, count: int, processes: int
                for _ in range(processes)]
     try:
         time.sleep(4.0)  # Django setup and the first poll: workers are idle and waiting
+        cpu_before = [_cpu_seconds(w.pid) for w in workers] + [_cpu_seconds(stub_pid)]
+        machine_before = _machine_ticks()
         queued = _child(env, "enqueue", "--count", str(count))
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
@@ -99,17 +129,23 @@ def _ours(env: dict[str, str], url: str, count: int, processes: int
                 break
             time.sleep(0.01)
         finished = time.time()
+        machine_after = _machine_ticks()
+        cpu_after = [_cpu_seconds(w.pid) for w in workers] + [_cpu_seconds(stub_pid)]
         time.sleep(1.0)  # let the workers record the last outcomes
     finally:
         for w in workers:
             _stop(w)
     stats = _stats(url)
     seconds = finished - float(queued["committed_at"])
-    return seconds, {"stub": stats, "db": _child(env, "sent")["by_status"]}
+    used = [a - b for a, b in zip(cpu_after, cpu_before, strict=True)]
+    return seconds, {"stub": stats, "db": _child(env, "sent")["by_status"],
+                     "worker_cpu_seconds": round(sum(used[:-1]), 3),
+                     "stub_cpu_seconds": round(used[-1], 3),
+                     "machine_busy": _busy(machine_before, machine_after)}
 
 
 def _bare(env: dict[str, str], url: str, count: int, processes: int, threads: int
-          ) -> tuple[float, int]:
+          ) -> tuple[float, int, float, float]:
     httpx.post(f"{url}/_stub/reset", json={}, timeout=10)
     start_at = time.time() + 2.0
     shares = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
@@ -118,13 +154,16 @@ def _bare(env: dict[str, str], url: str, count: int, processes: int, threads: in
          str(n), "--threads", str(threads), "--start-at", repr(start_at),
          "--account", ACCOUNT_SID, "--token", AUTH_TOKEN],
         cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, text=True) for n in shares]
-    ends, errors = [], 0
+    time.sleep(max(0.0, start_at - time.time()))
+    machine_before = _machine_ticks()
+    ends, errors, cpu = [], 0, 0.0
     for p in running:
         out, _ = p.communicate()
         result = json.loads(out.strip().splitlines()[-1])
         ends.append(float(result["finished_at"]))
         errors += int(result["errors"])
-    return max(ends) - start_at, errors
+        cpu += float(result["cpu_seconds"])
+    return max(ends) - start_at, errors, cpu, _busy(machine_before, _machine_ticks())
 
 
 def throughput(var_dir: Path, count: int, process_counts: list[int]) -> list[dict[str, Any]]:
@@ -132,13 +171,15 @@ def throughput(var_dir: Path, count: int, process_counts: list[int]) -> list[dic
     results = []
     try:
         env = _env(var_dir, "delivery.sqlite3", url)
-        threads = int(os.environ.get("DELIVERY_CONCURRENCY", "8"))
+        threads = int(os.environ.get("DELIVERY_CONCURRENCY") or DEFAULT_THREADS)
+        env["DELIVERY_CONCURRENCY"] = str(threads)  # the workers and the bare client alike
         for processes in process_counts:
             # A fresh database each time: the same members, nothing sent yet.
             prepared = _child(env, "prepare", "--members", str(int(count * 1.15) + 100))
             print(f"  sqlite: {prepared['members']:,} members generated", flush=True)
-            seconds, counts = _ours(env, url, count, processes)
-            bare_seconds, bare_errors = _bare(env, url, count, processes, threads)
+            seconds, counts = _ours(env, url, count, processes, stub.pid)
+            bare_seconds, bare_errors, bare_cpu, bare_busy = _bare(env, url, count, processes,
+                                                                   threads)
             ours_rate = count / seconds
             bare_rate = count / bare_seconds
             results.append({
@@ -162,10 +203,21 @@ def throughput(var_dir: Path, count: int, process_counts: list[int]) -> list[dic
                 "stub_duplicates": len(counts["stub"]["duplicates"]),
                 "deliveries_by_status": counts["db"],
                 "bare_errors": bare_errors,
+                # CPU per message in the worker processes and in the bare client, the stub's
+                # own CPU, and how busy the whole machine (all cores) was while it ran.
+                "worker_cpu_ms_per_message": round(counts["worker_cpu_seconds"] / count * 1000, 3),
+                "bare_cpu_ms_per_message": round(bare_cpu / count * 1000, 3),
+                "stub_cpu_seconds": counts["stub_cpu_seconds"],
+                "machine_busy": counts["machine_busy"],
+                "bare_machine_busy": bare_busy,
+                "cores": os.cpu_count(),
             })
             r = results[-1]
-            print(f"  {r['name']}: ours {r['messages_per_second']:,.0f} msg/s, bare "
-                  f"{r['bare_messages_per_second']:,.0f} msg/s", flush=True)
+            print(f"  {r['name']}: ours {r['messages_per_second']:,.0f} msg/s "
+                  f"({r['worker_cpu_ms_per_message']:.2f} ms CPU each, machine "
+                  f"{r['machine_busy']:.0%} busy), bare {r['bare_messages_per_second']:,.0f} "
+                  f"msg/s ({r['bare_cpu_ms_per_message']:.2f} ms CPU each, machine "
+                  f"{r['bare_machine_busy']:.0%} busy)", flush=True)
     finally:
         _stop(stub)
         if not os.environ.get("BENCH_KEEP"):
@@ -198,7 +250,7 @@ def confirmation_latency(var_dir: Path, alerts: int = 50) -> dict[str, Any]:
     }
 
 
-def run(var_dir: Path, count: int = 2000) -> list[dict[str, Any]]:
+def run(var_dir: Path, count: int = MESSAGES) -> list[dict[str, Any]]:
     (var_dir / "bench").mkdir(parents=True, exist_ok=True)
     print(f"delivery: {count:,} SMS to a Twilio stub answering after {STUB_DELAY_MS} ms ...",
           flush=True)
@@ -244,7 +296,10 @@ def verdicts(results: list[dict[str, Any]]) -> list[str]:
                 f"{per:,.0f} msg/s per process (target >= {TARGET_PER_PROCESS:,.0f}; "
                 f"{r['threads_per_process']} send threads x {1000 / r['stub_delay_ms']:.0f} "
                 f"req/s each caps a process at "
-                f"{r['threads_per_process'] * 1000 / r['stub_delay_ms']:,.0f} msg/s)")
+                f"{r['threads_per_process'] * 1000 / r['stub_delay_ms']:,.0f} msg/s; "
+                f"{r['worker_cpu_ms_per_message']:.2f} ms of worker CPU per message, the stub "
+                f"{r['stub_cpu_seconds']:.1f} s of CPU, the machine's {r['cores']} cores "
+                f"{r['machine_busy']:.0%} busy)")
         else:
             met = r["measured"] == r["alerts"] and r["p95_seconds"] <= TARGET_P95_S
             notes.append(f"{'met' if met else 'NOT met'}: {r['name']}: p95 "

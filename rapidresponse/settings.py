@@ -297,8 +297,8 @@ DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
 # A worker that has held a claimed delivery this long without finishing is taken to be dead:
 # the sweep asks the provider what became of the message before anything is sent again.
 DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 120)
-# Sends in flight at once in each worker process (threads).
-DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 8)
+# Sends in flight at once in each worker process (threads that only talk to providers).
+DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 16)
 if DELIVERY_LEASE_SECONDS < 10 or DELIVERY_CONCURRENCY < 1:
     raise ImproperlyConfigured("DELIVERY_LEASE_SECONDS must be at least 10 and "
                                "DELIVERY_CONCURRENCY at least 1")
