@@ -417,3 +417,16 @@ def test_retention_deletes_an_unconfirmed_sign_up_with_its_signal_number(client,
             hours=settings.RETENTION_UNCONFIRMED_MEMBER_HOURS + 1))
     enforce_retention()
     assert find_contact("signal", OTHER) is None
+
+
+def test_stop_texted_from_a_separate_signal_number_ends_every_alert(
+        client, zone, verifier, twilio):
+    rosa = on_signal("Rosa", "es", signal=OTHER)
+    reply = text_hotline(client, "STOP", OTHER)  # her Signal phone, not her SMS one
+    assert "ya no recibira mas mensajes" in reply.lower(), reply  # in Spanish (GSM-7 SMS)
+    rosa.refresh_from_db()
+    assert rosa.status == Member.Status.OPTED_OUT
+    confirmed_incident_at(BOYLE, verifier)
+    outbox.drain()
+    assert not ConsoleMessage.objects.filter(member=rosa).exists()
+    assert text_hotline(client, "hola", OTHER) == ""  # the number is blocked, like any STOP

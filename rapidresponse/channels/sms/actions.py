@@ -184,8 +184,25 @@ def _language(member: Member | None, thread: SmsThread | None, text: str,
     return keyword_language or guess_language(text, settings.LANGUAGE_CODE)
 
 
+def _signal_member(sender: Sender) -> Member | None:
+    """The member whose (separate) Signal number this phone is, if it is no SMS contact."""
+    if not sender.is_phone:
+        return None
+    contact = (ContactPoint.objects.select_related("member")
+               .filter(kind=Channel.SIGNAL, blind_index=index_for(Channel.SIGNAL, sender.number))
+               .first())
+    return contact.member if contact is not None else None
+
+
 def _opt_out(sender: Sender, language: str, text: str) -> str:
     member = sender.member
+    on_signal = _signal_member(sender) if member is None else None
+    if on_signal is not None:
+        # STOP from the phone a member gets Signal alerts on: they leave, whatever channel
+        # they texted from; the number itself is blocked for SMS below, as any stranger's.
+        do_opt_out(on_signal)
+        if on_signal.language in language_codes():
+            language = on_signal.language
     if member is None:
         # A stranger: keep only the blind index, so the number is never messaged again.
         member = Member.objects.create(status=Member.Status.PENDING,
