@@ -342,6 +342,33 @@ def test_an_opted_out_member_is_skipped(db, deliver):
     assert not ConsoleMessage.objects.exists()
 
 
+class StopsTheNextOne(Scripted):
+    """While the first message goes out, the member of the next one texts STOP."""
+
+    def send(self, message: Outbound) -> str:
+        if not Scripted.calls:
+            do_opt_out(Member.objects.get(name="Ben"))
+        return super().send(message)
+
+
+def test_a_member_who_opts_out_while_their_message_waits_for_the_rate_limit_gets_nothing(
+        db, settings, deliver):
+    settings.CHANNEL_BACKENDS = {**settings.CHANNEL_BACKENDS,
+                                 "sms": "tests.test_outbox.StopsTheNextOne"}
+    settings.CHANNEL_RATE_LIMITS = {**settings.CHANNEL_RATE_LIMITS, "sms": 1}  # 1 SMS a second
+    transport_for.cache_clear()
+    Scripted.script, Scripted.calls = [], []
+    try:
+        ana, ben = member("Ana"), member("Ben")
+        message = outbox.create_message("alert", BODIES, is_drill=False)
+        outbox.add_deliveries(message, [(ana, "sms", 0), (ben, "sms", 1)])
+        deliver()  # Ben's SMS waits about a second for its token; he opts out meanwhile
+    finally:
+        transport_for.cache_clear()
+    assert [m.member_id for m in Scripted.calls] == [ana.pk]
+    assert Delivery.objects.get(message=message, member=ben).status == "skipped"
+
+
 # --- a worker that dies --------------------------------------------------------------------
 
 

@@ -67,6 +67,9 @@ SWEEP_LIMIT = 500
 # Outcomes of sends are written in groups: this many, or after this long, whichever first.
 FLUSH_EVERY = 100
 FLUSH_SECONDS = 0.05
+# A job whose claim was renewed longer ago than this (it waited for a rate-limit token, or
+# in line behind others) renews it again just before it is sent.
+RENEW_AFTER_S = 0.5
 
 
 def lease() -> timedelta:
@@ -290,6 +293,7 @@ class _Job:
     outbound: Outbound
     backend: Transport
     bucket: TokenBucket | None
+    renewed_at: float = 0.0  # time.monotonic() of the last renewal of our claim
 
 
 @dataclass
@@ -298,6 +302,7 @@ class _Result:
     provider_id: str = ""
     error: BaseException | None = None
     released: bool = False  # no rate-limit token in time: given back unsent
+    lost: bool = False  # no longer ours (handed on, or the member opted out): not sent
 
 
 def _prepare(delivery: Delivery, contacts: dict[tuple[int, str], ContactPoint]) -> _Job | str:
@@ -353,7 +358,10 @@ def _renew(jobs: list[_Job]) -> tuple[list[_Job], int]:
             if attempt == 4 or connection.in_atomic_block:
                 raise
             time.sleep(0.05 * (attempt + 1))
+    now = time.monotonic()
     ours = [j for j in jobs if j.delivery.pk in renewed]
+    for job in ours:
+        job.renewed_at = now
     lost = [j for j in jobs if j.delivery.pk not in renewed]
     settled = 0
     if lost:
@@ -370,12 +378,18 @@ def _renew(jobs: list[_Job]) -> tuple[list[_Job], int]:
 
 
 def _transmit(job: _Job, deadline: float | None) -> _Result:
-    """Hand one job to its transport (any thread; the database is not touched here, but by
-    backends that record, like the console ones)."""
+    """Hand one job to its transport (on any thread). The database is not touched here in
+    the usual case (only by backends that record, like the console ones): a job that had to
+    wait longer than RENEW_AFTER_S since its claim was renewed (for a rate-limit token, or
+    in line) renews it once more first, so that an opt-out or a hand-over meanwhile counts."""
     if deadline is not None and time.monotonic() >= deadline:
         return _Result(job, released=True)  # waited in line past its batch's time
     if job.bucket is not None and not job.bucket.take(deadline=deadline):
         return _Result(job, released=True)
+    if time.monotonic() - job.renewed_at > RENEW_AFTER_S:
+        ours, _settled = _renew([job])
+        if not ours:
+            return _Result(job, lost=True)
     try:
         return _Result(job, provider_id=job.backend.send(job.outbound))
     except Exception as exc:
@@ -387,7 +401,7 @@ def _record(results: list[_Result]) -> tuple[int, list[Delivery]]:
     given back unsent. If the database refuses, the rows stay claimed: the stale-claim
     sweep reconciles them with the provider, so nothing is resent blind."""
     released = [r.job.delivery for r in results if r.released]
-    attempted = [r for r in results if not r.released]
+    attempted = [r for r in results if not r.released and not r.lost]
     try:
         _finish_sent([r for r in attempted if r.error is None])
     except Exception:
@@ -427,6 +441,8 @@ def send_one(delivery: Delivery, contacts: dict[tuple[int, str], ContactPoint], 
     result = _transmit(job, deadline)
     if result.released:
         return RELEASED
+    if result.lost:
+        return Status.SENDING
     if result.error is not None:
         return _outcome_of_error(job, result.error)
     _finish_sent([result])
