@@ -37,6 +37,9 @@ def test_readme_sample_members_exist_with_their_language(db):
         assert contact.member.name == sample.name
         assert contact.member.language == sample.language
         assert sample.name in README
+        on_signal = contact.member.contacts.filter(kind="signal", enabled=True,
+                                                   verified_at__isnull=False).exists()
+        assert on_signal == sample.signal, sample.name
 
 
 def test_seed_demo_twice_changes_nothing(db):

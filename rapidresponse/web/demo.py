@@ -48,6 +48,7 @@ class SampleMember:
     lng: float
     radius_m: int
     zone: str
+    signal: bool = False  # also gets alerts on Signal, on the same phone
 
 
 # Documented in the README so a new user can follow one alert from report to phone.
@@ -57,7 +58,7 @@ SAMPLES = [
     SampleMember("Daniel Kim", "en", "+12135550102", "daniel@example.org", 34.0320, -118.2010,
                  1000, "Boyle Heights"),
     SampleMember("Rosa Hernández", "es", "+12135550103", "", 34.0575, -118.2790, 1000,
-                 "Westlake"),
+                 "Westlake", signal=True),
     SampleMember("James Carter", "en", "+18185550104", "", 34.1870, -118.4480, 1000,
                  "Van Nuys"),
 ]
@@ -92,11 +93,13 @@ def _create_user(username: str, role: str, *, on_call: bool = False) -> Staff:
 
 def _member(name: str, language: str, phone: str, email: str, lat: float, lng: float,
             radius: int, *, extra: tuple[float, float] | None = None,
-            source: str = "import") -> Member:
+            source: str = "import", signal: bool = False) -> Member:
     places = [place_from_point(lat, lng, radius, "home")]
     if extra:
         places.append(place_from_point(extra[0], extra[1], 1000, "work"))
     contacts = {"sms": phone}
+    if signal:
+        contacts["signal"] = phone
     if email:
         contacts["email"] = email
     return do_create_member(MemberInput(name=name, language=language, contacts=contacts,
@@ -134,7 +137,8 @@ def seed(members: int = 200) -> dict[str, int]:
         staff.save()
 
     for s in SAMPLES:
-        _member(s.name, s.language, s.phone, s.email, s.lat, s.lng, s.radius_m)
+        _member(s.name, s.language, s.phone, s.email, s.lat, s.lng, s.radius_m,
+                signal=s.signal)
 
     count = len(SAMPLES)
     number = 200
