@@ -4,6 +4,7 @@
     python -m bench --quick              # 10k only (for CI)
     python -m bench --sizes 10000,100000
     python -m bench --delivery           # the delivery benchmarks only (bench.delivery)
+    python -m bench --delivery --messages 1000 --alerts 10   # smaller delivery runs
 
 The full run (neither --quick nor --sizes) also runs the delivery benchmarks.
 
@@ -130,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the bench databases afterwards (default: delete them)")
     parser.add_argument("--delivery", action="store_true",
                         help="only the delivery benchmarks (SMS throughput, confirmation latency)")
+    parser.add_argument("--messages", type=int, default=0,
+                        help="SMS per delivery throughput run (default 5000)")
+    parser.add_argument("--alerts", type=int, default=50,
+                        help="alerts timed for confirmation-to-first-request (default 50)")
     args = parser.parse_args(argv)
     sizes = [10_000] if args.quick else (args.sizes or DEFAULT_SIZES)
     full_run = not args.quick and args.sizes is None
@@ -138,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[dict[str, Any]] = []
     if args.delivery:
-        return run_delivery(var_dir, out)
+        return run_delivery(var_dir, out, messages=args.messages, alerts=args.alerts)
     for database in bench_database_urls(var_dir, dict(os.environ)):
         for size in sizes:
             repeats = args.repeats or (5 if size <= 20_000 else 3)
@@ -157,17 +162,19 @@ def main(argv: list[str] | None = None) -> int:
               f"{TARGET_SQLITE_500K_SECONDS} s).")
     failed = any(n.startswith("WRONG") for n in notes)
     if full_run:
-        failed = bool(run_delivery(var_dir, out, results)) or failed
+        failed = bool(run_delivery(var_dir, out, results, messages=args.messages,
+                                   alerts=args.alerts)) or failed
     else:
         print(f"Wrote {out}")
     return 1 if failed else 0
 
 
-def run_delivery(var_dir: Path, out: Path, earlier: list[dict[str, Any]] | None = None) -> int:
+def run_delivery(var_dir: Path, out: Path, earlier: list[dict[str, Any]] | None = None, *,
+                 messages: int = 0, alerts: int = 50) -> int:
     """The delivery benchmarks; their results are written after `earlier` ones."""
     from bench import delivery
 
-    results = delivery.run(var_dir)
+    results = delivery.run(var_dir, messages or delivery.MESSAGES, alerts)
     if earlier is None and out.exists():  # --delivery: keep the fan-out figures already there
         try:
             earlier = [r for r in json.loads(out.read_text())

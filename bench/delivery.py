@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -33,13 +34,25 @@ AUTH_TOKEN = "stub-auth-token-0123456789abcdef"
 SERVICE_SID = "MG" + "0" * 31 + "1"
 
 
-def _env(var_dir: Path, name: str, stub_url: str = "") -> dict[str, str]:
+def databases(var_dir: Path, environ: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, URL) of the databases the throughput runs on: SQLite always, and PostgreSQL
+    as <DATABASE_URL's name>_bench_delivery when DATABASE_URL points there."""
+    found = [("sqlite", f"sqlite:///{(var_dir / 'bench' / 'delivery.sqlite3').resolve()}")]
+    configured = environ.get("DATABASE_URL", "")
+    if configured.startswith(("postgres://", "postgresql://", "pgsql://")):
+        parts = urlsplit(configured)
+        name = parts.path.lstrip("/") or "rapidresponse"
+        found.append(("postgresql", urlunsplit(parts._replace(path=f"/{name}_bench_delivery"))))
+    return found
+
+
+def _env(var_dir: Path, name: str, stub_url: str = "", database_url: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "TASKS_BACKEND")}
     env.update({
         "PYTHONPATH": os.pathsep.join([str(PROJECT_DIR)] + (
             [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])),
         "DJANGO_SETTINGS_MODULE": "rapidresponse.settings",
-        "DATABASE_URL": f"sqlite:///{(var_dir / 'bench' / name).resolve()}",
+        "DATABASE_URL": database_url or f"sqlite:///{(var_dir / 'bench' / name).resolve()}",
         "RR_VAR_DIR": str(var_dir / "bench"),
         "TASKS_BACKEND": "database",
         "SMS_BACKEND": "twilio",
@@ -166,30 +179,32 @@ def _bare(env: dict[str, str], url: str, count: int, processes: int, threads: in
     return max(ends) - start_at, errors, cpu, _busy(machine_before, _machine_ticks())
 
 
-def throughput(var_dir: Path, count: int, process_counts: list[int]) -> list[dict[str, Any]]:
+def throughput(var_dir: Path, count: int, process_counts: list[int],
+               database: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    label, database_url = database or databases(var_dir, {})[0]
     stub, url = _start_stub()
     results = []
     try:
-        env = _env(var_dir, "delivery.sqlite3", url)
+        env = _env(var_dir, "delivery.sqlite3", url, database_url)
         threads = int(os.environ.get("DELIVERY_CONCURRENCY") or DEFAULT_THREADS)
         env["DELIVERY_CONCURRENCY"] = str(threads)  # the workers and the bare client alike
         for processes in process_counts:
             # A fresh database each time: the same members, nothing sent yet.
             prepared = _child(env, "prepare", "--members", str(int(count * 1.15) + 100))
-            print(f"  sqlite: {prepared['members']:,} members generated", flush=True)
+            print(f"  {label}: {prepared['members']:,} members generated", flush=True)
             seconds, counts = _ours(env, url, count, processes, stub.pid)
             bare_seconds, bare_errors, bare_cpu, bare_busy = _bare(env, url, count, processes,
                                                                    threads)
             ours_rate = count / seconds
             bare_rate = count / bare_seconds
             results.append({
-                "name": f"sqlite delivery, {count:,} SMS, {processes} worker process"
+                "name": f"{label} delivery, {count:,} SMS, {processes} worker process"
                         + ("es" if processes > 1 else ""),
                 "seconds": round(seconds, 4),
                 "limit_seconds": round(bare_seconds, 4),
                 "ratio": round(bare_rate / ours_rate, 3),
                 "kind": "delivery-throughput",
-                "database": "sqlite",
+                "database": label,
                 "messages": count,
                 "processes": processes,
                 "threads_per_process": threads,
@@ -221,8 +236,9 @@ def throughput(var_dir: Path, count: int, process_counts: list[int]) -> list[dic
     finally:
         _stop(stub)
         if not os.environ.get("BENCH_KEEP"):
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{var_dir / 'bench' / 'delivery.sqlite3'}{suffix}").unlink(missing_ok=True)
+            from bench.child import recreate_database
+
+            recreate_database(database_url, create=False)
     return results
 
 
@@ -250,13 +266,15 @@ def confirmation_latency(var_dir: Path, alerts: int = 50) -> dict[str, Any]:
     }
 
 
-def run(var_dir: Path, count: int = MESSAGES) -> list[dict[str, Any]]:
+def run(var_dir: Path, count: int = MESSAGES, alerts: int = 50) -> list[dict[str, Any]]:
     (var_dir / "bench").mkdir(parents=True, exist_ok=True)
-    print(f"delivery: {count:,} SMS to a Twilio stub answering after {STUB_DELAY_MS} ms ...",
-          flush=True)
-    results = throughput(var_dir, count, [1, 2])
-    print("delivery: confirmation to first provider request, 50 alerts ...", flush=True)
-    results.append(confirmation_latency(var_dir))
+    results = []
+    for database in databases(var_dir, dict(os.environ)):
+        print(f"delivery ({database[0]}): {count:,} SMS to a Twilio stub answering after "
+              f"{STUB_DELAY_MS} ms ...", flush=True)
+        results += throughput(var_dir, count, [1, 2], database)
+    print(f"delivery: confirmation to first provider request, {alerts} alerts ...", flush=True)
+    results.append(confirmation_latency(var_dir, alerts))
     return results
 
 

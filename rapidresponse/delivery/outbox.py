@@ -525,7 +525,7 @@ class _Senders:
                 self.results.put(_transmit(*item))
         finally:
             connection.close()  # backends that record (console) opened one in this thread
-            http.close()
+            http.release()
 
     def stop(self) -> None:
         for _ in self._threads:

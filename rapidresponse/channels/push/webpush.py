@@ -164,7 +164,7 @@ def post_to_all(requests: list[tuple[Subscription, bytes, dict[str, str]]]) -> l
         try:
             return _post(*request)
         finally:
-            http.close()  # this thread's own client: the thread ends with this post
+            http.release()  # the thread ends with this post: its client goes on
 
     with ThreadPoolExecutor(max_workers=len(requests), thread_name_prefix="webpush") as pool:
         return list(pool.map(post_and_close, requests))

@@ -11,6 +11,18 @@ from django.db import connections
 from rapidresponse.web import periodic
 
 
+def warm_up() -> None:
+    """Load what the first send needs (every channel's backend, the URL map that status
+    callback links are made from) before the first alert, not during it."""
+    from django.urls import get_resolver
+
+    from rapidresponse.delivery.transport import channel_kinds, transport_for
+
+    for kind in channel_kinds():
+        transport_for(kind)
+    get_resolver().reverse_dict  # noqa: B018 - builds the reverse look-up table now
+
+
 class Command(BaseCommand):
     help = ("Run the background worker: the task queue (deliveries) plus the periodic jobs "
             "(retries, stale-claim sweep, reconciling lost sends, incident expiry, retention). "
@@ -23,6 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity = options.get("verbosity", 1)
+        warm_up()
         periodic.start_in_background()
         if settings.TASKS_BACKEND == "rq":
             self.run_rq(verbosity)
