@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
@@ -37,9 +37,9 @@ from rapidresponse.delivery.models import PRIORITY, Delivery, Kind, Message, Sta
 from rapidresponse.delivery.transport import (
     Attempt,
     Outbound,
+    Reconciled,
     Transport,
     TransportError,
-    provider_id_of,
     transport,
 )
 from rapidresponse.lib import http
@@ -47,6 +47,7 @@ from rapidresponse.lib.ratelimit import TokenBucket
 from rapidresponse.members.models import ContactPoint, Member
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH = 200
 # The default lease (settings.DELIVERY_LEASE_SECONDS): a claim older than this whose worker
@@ -186,16 +187,16 @@ def _backoff(attempts: int, retry_after: float | None) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
-def _write(update: Callable[[], int]) -> int:
-    """A row update that survives a briefly locked database (SQLite under several writers)."""
-    for attempt in range(5):
+def _write(update: Callable[[], T]) -> T:
+    """A write that survives a briefly locked database (SQLite under several writers)."""
+    for attempt in range(4):
         try:
             return update()
         except OperationalError:
-            if attempt == 4 or connection.in_atomic_block:
+            if connection.in_atomic_block:
                 raise
             time.sleep(0.05 * (attempt + 1))
-    return 0
+    return update()  # the last try: its error is the caller's
 
 
 def _update(sql: str, params: list[Any]) -> int:
@@ -294,6 +295,7 @@ class _Job:
     backend: Transport
     bucket: TokenBucket | None
     renewed_at: float = 0.0  # time.monotonic() of the last renewal of our claim
+    deadline: float | None = None  # time.monotonic() after which it is given back unsent
 
 
 @dataclass
@@ -349,15 +351,7 @@ def _renew(jobs: list[_Job]) -> tuple[list[_Job], int]:
                            [claim, Status.SENDING, stamp, *ids])
             return {int(row[0]) for row in cursor.fetchall()}
 
-    renewed: set[int] = set()
-    for attempt in range(5):
-        try:
-            renewed = run()
-            break
-        except OperationalError:
-            if attempt == 4 or connection.in_atomic_block:
-                raise
-            time.sleep(0.05 * (attempt + 1))
+    renewed = _write(run)
     now = time.monotonic()
     ours = [j for j in jobs if j.delivery.pk in renewed]
     for job in ours:
@@ -377,14 +371,14 @@ def _renew(jobs: list[_Job]) -> tuple[list[_Job], int]:
     return ours, settled
 
 
-def _transmit(job: _Job, deadline: float | None) -> _Result:
+def _transmit(job: _Job) -> _Result:
     """Hand one job to its transport (on any thread). The database is not touched here in
     the usual case (only by backends that record, like the console ones): a job that had to
     wait longer than RENEW_AFTER_S since its claim was renewed (for a rate-limit token, or
     in line) renews it once more first, so that an opt-out or a hand-over meanwhile counts."""
-    if deadline is not None and time.monotonic() >= deadline:
+    if job.deadline is not None and time.monotonic() >= job.deadline:
         return _Result(job, released=True)  # waited in line past its batch's time
-    if job.bucket is not None and not job.bucket.take(deadline=deadline):
+    if job.bucket is not None and not job.bucket.take(deadline=job.deadline):
         return _Result(job, released=True)
     if time.monotonic() - job.renewed_at > RENEW_AFTER_S:
         ours, _settled = _renew([job])
@@ -397,8 +391,8 @@ def _transmit(job: _Job, deadline: float | None) -> _Result:
 
 
 def _record(results: list[_Result]) -> tuple[int, list[Delivery]]:
-    """Write down what the transports answered. Returns how many were attempted and the ids
-    given back unsent. If the database refuses, the rows stay claimed: the stale-claim
+    """Write down what the transports answered. Returns how many were attempted and the
+    deliveries given back unsent. If the database refuses, the rows stay claimed: the stale-claim
     sweep reconciles them with the provider, so nothing is resent blind."""
     released = [r.job.delivery for r in results if r.released]
     attempted = [r for r in results if not r.released and not r.lost]
@@ -435,10 +429,11 @@ def send_one(delivery: Delivery, contacts: dict[tuple[int, str], ContactPoint], 
     job = _prepare(delivery, contacts)
     if isinstance(job, str):
         return job
+    job.deadline = deadline
     ours, settled = _renew([job])
     if not ours:
         return Status.SKIPPED if settled else Status.SENDING  # SENDING: another worker has it
-    result = _transmit(job, deadline)
+    result = _transmit(job)
     if result.released:
         return RELEASED
     if result.lost:
@@ -507,22 +502,22 @@ class _Senders:
 
     def __init__(self, threads: int) -> None:
         self.results: queue.SimpleQueue[_Result] = queue.SimpleQueue()
-        self._jobs: queue.SimpleQueue[tuple[_Job, float] | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads = [threading.Thread(target=self._work, name=f"send-{i}", daemon=True)
                          for i in range(threads if threads > 1 else 0)]
         for t in self._threads:
             t.start()
 
-    def submit(self, job: _Job, deadline: float) -> None:
+    def submit(self, job: _Job) -> None:
         if self._threads:
-            self._jobs.put((job, deadline))
+            self._jobs.put(job)
         else:
-            self.results.put(_transmit(job, deadline))
+            self.results.put(_transmit(job))
 
     def _work(self) -> None:
         try:
-            while (item := self._jobs.get()) is not None:
-                self.results.put(_transmit(*item))
+            while (job := self._jobs.get()) is not None:
+                self.results.put(_transmit(job))
         finally:
             connection.close()  # backends that record (console) opened one in this thread
             http.release()
@@ -554,7 +549,7 @@ class _Drain:
         # channel may have queued more, so look once more before stopping.
         self.recorded_since_exhausted = False
         self.todo: deque[tuple[Delivery, float]] = deque()  # with the batch's deadline
-        self.ready: deque[tuple[_Job, float]] = deque()
+        self.ready: deque[_Job] = deque()
         self.contacts: dict[tuple[int, str], ContactPoint] = {}
         self.unrecorded: list[_Result] = []
         self.released: list[Delivery] = []
@@ -588,7 +583,6 @@ class _Drain:
         if not self.todo and not self._claim():
             return False
         jobs: list[_Job] = []
-        deadlines: dict[int, float] = {}
         now = time.monotonic()
         while self.todo and len(jobs) < self.chunk:
             delivery, deadline = self.todo.popleft()
@@ -599,11 +593,11 @@ class _Drain:
             if isinstance(job, str):
                 self.done += 1
             else:
+                job.deadline = deadline
                 jobs.append(job)
-                deadlines[delivery.pk] = deadline
         ours, settled = _renew(jobs)
         self.done += settled
-        self.ready.extend((job, deadlines[job.delivery.pk]) for job in ours)
+        self.ready.extend(ours)
         return True
 
     def _fill(self, senders: _Senders) -> None:
@@ -612,11 +606,11 @@ class _Drain:
                 if not self._next_chunk():
                     return
                 continue
-            job, deadline = self.ready.popleft()
-            if time.monotonic() >= deadline:
+            job = self.ready.popleft()
+            if job.deadline is not None and time.monotonic() >= job.deadline:
                 self.released.append(job.delivery)
                 continue
-            senders.submit(job, deadline)
+            senders.submit(job)
             self.in_flight += 1
 
     def _flush(self) -> None:
@@ -663,7 +657,7 @@ class _Drain:
                     break
             self._flush()
             self.released += [d for d, _deadline in self.todo]
-            self.released += [job.delivery for job, _deadline in self.ready]
+            self.released += [job.delivery for job in self.ready]
             by_claim: dict[str, list[int]] = {}
             for delivery in self.released:
                 by_claim.setdefault(delivery.claim, []).append(delivery.pk)
@@ -730,8 +724,9 @@ def _ask_provider(delivery: Delivery) -> str | None:
 
 def _found(verdict: str) -> dict[str, str]:
     """The provider's id for the message a reconcile found, to be recorded with it."""
-    provider_id = provider_id_of(verdict)
-    return {"provider_id": provider_id[:100]} if provider_id else {}
+    if isinstance(verdict, Reconciled) and verdict.provider_id:
+        return {"provider_id": verdict.provider_id[:100]}
+    return {}
 
 
 def sweep_stale_claims() -> int:

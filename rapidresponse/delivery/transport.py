@@ -60,10 +60,6 @@ class Reconciled(str):
         return found
 
 
-def provider_id_of(verdict: str | None) -> str:
-    return getattr(verdict, "provider_id", "") or ""
-
-
 class Transport:
     """Base class for channel backends."""
 
