@@ -57,7 +57,7 @@ from rapidresponse.incidents.models import UNVERIFIED_STATES, Report, Source, Ve
 from rapidresponse.lib import crypto
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.actions import do_opt_out
-from rapidresponse.members.contacts import index_for, normalise_phone
+from rapidresponse.members.contacts import find_contact, index_for, normalise_phone
 from rapidresponse.members.models import Channel, ContactPoint, Member, Zone, language_codes
 
 log = logging.getLogger(__name__)
@@ -188,9 +188,7 @@ def _signal_member(sender: Sender) -> Member | None:
     """The member whose (separate) Signal number this phone is, if it is no SMS contact."""
     if not sender.is_phone:
         return None
-    contact = (ContactPoint.objects.select_related("member")
-               .filter(kind=Channel.SIGNAL, blind_index=index_for(Channel.SIGNAL, sender.number))
-               .first())
+    contact = find_contact(Channel.SIGNAL, sender.number)
     return contact.member if contact is not None else None
 
 
