@@ -35,7 +35,7 @@ _idle: queue.SimpleQueue[httpx.Client] = queue.SimpleQueue()
 @cache
 def _tls() -> ssl.SSLContext:
     """One TLS context (certificate checks on, as httpx makes it) for every client: making
-    one reads the whole CA bundle, a good part of a millisecond's worth of sends."""
+    one reads the whole CA bundle (tens of milliseconds of CPU each)."""
     return httpx.create_ssl_context()
 
 

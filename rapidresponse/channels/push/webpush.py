@@ -160,6 +160,7 @@ def post_to_all(requests: list[tuple[Subscription, bytes, dict[str, str]]]) -> l
     first four, and the send stays well inside the outbox's claim on the delivery."""
     if len(requests) == 1:
         return [_post(*requests[0])]
+
     def post_and_close(request: tuple[Subscription, bytes, dict[str, str]]) -> Answer:
         try:
             return _post(*request)
