@@ -13,6 +13,7 @@ from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import Delivery, Message
 from rapidresponse.incidents.models import Incident
 from rapidresponse.lib import geo
+from rapidresponse.members.models import USABLE_CONTACT_SQL
 
 FANOUT_SQL = """
 INSERT INTO delivery_delivery (message_id, member_id, channel, language, status, priority,
@@ -25,9 +26,7 @@ FROM (SELECT wa.member_id AS member_id, MIN(ac.distance) AS dist
       GROUP BY wa.member_id) d
 JOIN members_member m ON m.id = d.member_id
 JOIN members_contactpoint cp ON cp.member_id = m.id
-WHERE m.status = 'active' AND cp.enabled AND cp.disabled_at IS NULL
-    AND cp.verified_at IS NOT NULL
-"""
+WHERE """ + USABLE_CONTACT_SQL  # noqa: S608 - a constant, no input
 
 FOLLOW_UP_SQL = """
 INSERT INTO delivery_delivery (message_id, member_id, channel, language, status, priority,

@@ -479,9 +479,8 @@ def fall_back(delivery: Delivery) -> Delivery | None:
     used = set(Delivery.objects.filter(message_id=delivery.message_id,
                                        member_id=delivery.member_id)
                .values_list("channel", flat=True))
-    usable = set(ContactPoint.objects.filter(
-        member_id=delivery.member_id, enabled=True, verified_at__isnull=False,
-        disabled_at__isnull=True, kind__in=FALLBACK_ORDER,
+    usable = set(ContactPoint.objects.usable().filter(
+        member_id=delivery.member_id, kind__in=FALLBACK_ORDER,
     ).values_list("kind", flat=True))
     for kind in FALLBACK_ORDER:
         if kind in usable and kind not in used:

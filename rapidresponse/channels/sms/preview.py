@@ -89,9 +89,7 @@ def sms_recipients_of_new_alert(incident: Incident) -> dict[str, int]:
     for distance, cells in by_distance.items():
         reach |= Q(cell__in=cells, rings__gte=distance - rings)
     members = WatchArea.objects.filter(reach).values("member_id")
-    rows = (ContactPoint.objects.filter(
-        kind=Channel.SMS, enabled=True, disabled_at__isnull=True, verified_at__isnull=False,
-        member__status=Member.Status.ACTIVE, member_id__in=members)
+    rows = (ContactPoint.objects.usable().filter(kind=Channel.SMS, member_id__in=members)
         .values(lang=F("member__language")).annotate(n=Count("member_id", distinct=True)))
     return _by_language(list(rows))
 
