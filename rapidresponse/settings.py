@@ -88,14 +88,17 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
-    "rapidresponse.accounts",
+    # Lower layers first (see README, Architecture): their ready() registers first, so
+    # retention rules run bottom-up.
+    "rapidresponse.jobs",
     "rapidresponse.members",
-    "rapidresponse.incidents",
+    "rapidresponse.accounts",
     "rapidresponse.delivery",
-    "rapidresponse.alerts",
     "rapidresponse.channels.sms",
     "rapidresponse.channels.email",
     "rapidresponse.channels.push",
+    "rapidresponse.alerts",
+    "rapidresponse.incidents",
     "rapidresponse.web",
 ]
 
@@ -305,7 +308,8 @@ if DELIVERY_LEASE_SECONDS < 10 or DELIVERY_CONCURRENCY < 1:
 MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_CENTER = (34.05, -118.25)
 
-# Retention (days): a job enforces each rule (see rapidresponse/web/retention.py).
+# Retention (days): a job enforces each rule. Each app registers its rules with
+# rapidresponse.jobs; `manage.py enforce_retention --list` lists them.
 RETENTION_REPORT_DETAILS_DAYS = env_int("RETENTION_REPORT_DETAILS_DAYS", 30)
 RETENTION_INCIDENT_DAYS = env_int("RETENTION_INCIDENT_DAYS", 365)
 RETENTION_DELIVERY_DAYS = env_int("RETENTION_DELIVERY_DAYS", 90)

@@ -17,8 +17,8 @@ from rapidresponse.channels.sms.console import ConsoleSmsBackend
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import PRIORITY, ConsoleMessage, Delivery, Kind, Message
 from rapidresponse.delivery.transport import Outbound, drill_transport_for, transport_for
+from rapidresponse.jobs import runner
 from rapidresponse.members.models import ContactPoint, Member
-from rapidresponse.web import periodic
 from tests.conftest import make_member
 from tests.engine_support import Reply, SignalStub, add_contact, running
 
@@ -209,7 +209,7 @@ def test_the_worker_reconciles_stale_and_unknown_sends_on_its_timer(db):
     unknown = lost_send(ben, provider_took_it=False)
     Delivery.objects.filter(pk=unknown.pk).update(status="unknown", attempts=1,
                                                   next_attempt_at=timezone.now())
-    periodic.run_once(1)
+    runner.run_due({}, 0.0)
     assert Delivery.objects.get(pk=stale.pk).status == "sent"
     assert Delivery.objects.get(pk=unknown.pk).status == "sent"
     assert ConsoleMessage.objects.filter(member=ana).count() == 1

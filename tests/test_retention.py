@@ -22,11 +22,11 @@ from rapidresponse.incidents.actions import (
     do_submit_report,
 )
 from rapidresponse.incidents.models import Incident, Report, State
+from rapidresponse.jobs.retention import enforce_retention
 from rapidresponse.lib import crypto
 from rapidresponse.members.actions import do_opt_out
 from rapidresponse.members.contacts import find_contact
 from rapidresponse.members.models import ConfirmationCode, ContactPoint, Member
-from rapidresponse.web.retention import enforce_retention
 from tests.conftest import BOYLE, FAR, make_member
 
 DAY = timedelta(days=1)
@@ -349,7 +349,7 @@ def test_code_messages_are_gone_a_day_after_they_were_sent(db, deliver):
 
     from rapidresponse.delivery.models import ConsoleMessage, Message
     from rapidresponse.delivery.outbox import send_to_member
-    from rapidresponse.web.retention import enforce_retention
+    from rapidresponse.jobs.retention import enforce_retention
     from tests.conftest import make_member
 
     member = make_member("Ana", "es", phone="+12135550170")

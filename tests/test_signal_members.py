@@ -11,11 +11,11 @@ from django.test import Client
 
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import ConsoleMessage, Delivery
+from rapidresponse.jobs.retention import enforce_retention
 from rapidresponse.lib import crypto
 from rapidresponse.members.actions import MemberInput, do_create_member, place_from_point
 from rapidresponse.members.contacts import find_contact
 from rapidresponse.members.models import ConfirmationCode, ContactPoint, Member
-from rapidresponse.web.retention import enforce_retention
 from tests.conftest import BOYLE, NEAR
 from tests.sms_support import text_hotline
 from tests.stubs.twilio_stub import serve_for

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from rapidresponse.channels.sms.models import InboundSms, SmsThread, SmsThreadMessage
-from rapidresponse.web.retention import enforce_retention
+from rapidresponse.jobs.retention import enforce_retention
 from tests.stubs.twilio_stub import PUBLIC_URL, serve_for, signature
 
 SENDER = "+12135550177"

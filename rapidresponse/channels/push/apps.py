@@ -8,4 +8,5 @@ class PushConfig(AppConfig):
     label = "push"
 
     def ready(self) -> None:
-        from rapidresponse.channels.push import checks  # noqa: F401  (registers the checks)
+        # Registers the system checks and the retention rules of web push.
+        from rapidresponse.channels.push import checks, retention  # noqa: F401

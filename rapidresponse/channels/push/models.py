@@ -7,7 +7,7 @@ class SignInCode(models.Model):
     """A one-time code that opens a member's own settings page (members have no passwords).
 
     Only a hash of the code is kept; a code is deleted a day after it expires (see
-    rapidresponse/web/retention.py) and when the member asks for a new one.
+    rapidresponse/channels/push/retention.py) and when the member asks for a new one.
     """
 
     member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")

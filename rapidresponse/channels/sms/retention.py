@@ -1,4 +1,4 @@
-"""Retention rules of the SMS channel (called by rapidresponse.web.retention)."""
+"""Retention rules of the SMS channel (enforced by rapidresponse.jobs)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,32 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from rapidresponse.channels.sms.models import InboundSms, SmsThread, SmsThreadMessage
+from rapidresponse.jobs.registry import retention
+from rapidresponse.jobs.retention import deleted
 
 # Twilio retries a webhook within minutes; a day is plenty to recognise a retry.
 INBOUND_SID_DAYS = 2
 
 
-def enforce_sms_retention(now: datetime) -> dict[str, int]:
-    details = now - timedelta(days=settings.RETENTION_REPORT_DETAILS_DAYS)
-    done = {
-        "sms_inbound_sids": InboundSms.objects.filter(
-            received_at__lt=now - timedelta(days=INBOUND_SID_DAYS)).delete()[0],
-        # Texts are free text, like a report's notes: kept as long as those.
-        "sms_thread_messages": SmsThreadMessage.objects.filter(
-            created_at__lt=details).delete()[0],
-    }
-    # A thread (the encrypted number, a draft) goes once nothing was said for that long.
-    done["sms_threads"] = SmsThread.objects.filter(updated_at__lt=details).delete()[1].get(
-        "sms.SmsThread", 0)
-    return done
+@retention("sms_inbound_sids", model="sms.InboundSms",
+           rule="received message ids (to process a retried webhook once): deleted after two "
+                "days")
+def inbound_sids(now: datetime) -> int:
+    return deleted(InboundSms.objects.filter(
+        received_at__lt=now - timedelta(days=INBOUND_SID_DAYS)))
+
+
+@retention("sms_thread_messages", model="sms.SmsThreadMessage",
+           rule="texts (free text, like a report's notes): deleted after "
+                "RETENTION_REPORT_DETAILS_DAYS")
+def thread_messages(now: datetime) -> int:
+    return deleted(SmsThreadMessage.objects.filter(
+        created_at__lt=now - timedelta(days=settings.RETENTION_REPORT_DETAILS_DAYS)))
+
+
+@retention("sms_threads", model="sms.SmsThread",
+           rule="a conversation (the encrypted number, a draft report): deleted once nothing "
+                "was said for RETENTION_REPORT_DETAILS_DAYS")
+def threads(now: datetime) -> int:
+    return deleted(SmsThread.objects.filter(
+        updated_at__lt=now - timedelta(days=settings.RETENTION_REPORT_DETAILS_DAYS)))

@@ -7,19 +7,18 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connections
+from django.urls import get_resolver
 
-from rapidresponse.web import periodic
+from rapidresponse.jobs import runner
+from rapidresponse.jobs.registry import warm_ups
 
 
 def warm_up() -> None:
-    """Load what the first send needs (every channel's backend, the URL map that status
-    callback links are made from) before the first alert, not during it."""
-    from django.urls import get_resolver
-
-    from rapidresponse.delivery.transport import channel_kinds, transport_for
-
-    for kind in channel_kinds():
-        transport_for(kind)
+    """Load what the first job needs before it is urgent: what each app registered
+    (registry.warm_up: every channel's backend, say) and the URL map that links in messages
+    are made from."""
+    for load in warm_ups():
+        load()
     get_resolver().reverse_dict  # noqa: B018 - builds the reverse look-up table now
 
 
@@ -36,7 +35,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity = options.get("verbosity", 1)
         warm_up()
-        periodic.start_in_background()
+        runner.start_in_background()
         if settings.TASKS_BACKEND == "rq":
             self.run_rq(verbosity)
         elif settings.TASKS_BACKEND == "database":

@@ -1,0 +1,80 @@
+"""What the worker runs on a timer, and the retention rule of every table with personal data.
+
+Apps register here from their AppConfig.ready(), by importing a module of theirs whose
+functions are decorated (`@periodic(...)`, `@retention(...)`): this app, at the bottom of
+the layers, never imports them. The worker (management/commands/worker.py) runs every
+periodic job on its own schedule; `enforce_retention` (retention.py) runs every rule, in the
+order the apps registered them (the order of INSTALLED_APPS, lower layers first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    run: Callable[[], object]
+    every_s: float
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    """What is deleted or erased from one table, and when. `enforce(now)` returns how many
+    rows it deleted or erased (or, for a rule that clears several tables at once, a count
+    per name)."""
+
+    name: str
+    model: str  # "app_label.ModelName"
+    rule: str  # for people: what goes, and when
+    enforce: Callable[[datetime], int | dict[str, int]]
+
+
+_jobs: dict[str, PeriodicJob] = {}
+_rules: dict[str, RetentionRule] = {}
+_warm_ups: dict[str, Callable[[], object]] = {}
+
+
+def periodic(name: str, *, every_s: float) -> Callable[[F], F]:
+    """Run the decorated function (no arguments) every `every_s` seconds in every worker.
+    It must be idempotent: several workers run it."""
+    def register(fn: F) -> F:
+        _jobs[name] = PeriodicJob(name=name, run=fn, every_s=every_s)
+        return fn
+    return register
+
+
+def retention(name: str, *, model: str, rule: str) -> Callable[[F], F]:
+    """The decorated function (now: datetime) -> int enforces one retention rule."""
+    def register(fn: F) -> F:
+        _rules[name] = RetentionRule(name=name, model=model, rule=rule,
+                                     enforce=fn)  # type: ignore[arg-type]
+        return fn
+    return register
+
+
+def warm_up(name: str) -> Callable[[F], F]:
+    """Run the decorated function once when a worker starts, before any work: load what the
+    first job needs (channel backends, the URL map) before it is urgent, not during it."""
+    def register(fn: F) -> F:
+        _warm_ups[name] = fn
+        return fn
+    return register
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    return list(_jobs.values())
+
+
+def retention_rules() -> list[RetentionRule]:
+    return list(_rules.values())
+
+
+def warm_ups() -> list[Callable[[], object]]:
+    return list(_warm_ups.values())
