@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     # Lower layers first (see README, Architecture): their ready() registers first, so
     # retention rules run bottom-up.
+    "rapidresponse.zones",
     "rapidresponse.jobs",
     "rapidresponse.members",
     "rapidresponse.accounts",

@@ -18,7 +18,8 @@ from rapidresponse.delivery import outbox
 from rapidresponse.lib import geo
 from rapidresponse.members.actions import MemberInput, do_create_member, place_from_point
 from rapidresponse.members.contacts import normalise
-from rapidresponse.members.models import Member, Zone, ZoneCell
+from rapidresponse.members.models import Member
+from rapidresponse.zones.models import Zone, ZoneCell
 
 # Boyle Heights, Los Angeles, and places at known distances from it.
 BOYLE = (34.0339, -118.2036)

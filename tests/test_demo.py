@@ -7,8 +7,9 @@ from django.core.management import call_command
 
 from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.members.contacts import find_contact
-from rapidresponse.members.models import Member, Zone
+from rapidresponse.members.models import Member
 from rapidresponse.web import demo
+from rapidresponse.zones.models import Zone
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

@@ -25,7 +25,7 @@ from rapidresponse.incidents.actions import (
 )
 from rapidresponse.incidents.models import Incident, Report
 from rapidresponse.lib import geo
-from rapidresponse.members.models import Zone, ZoneCell
+from rapidresponse.zones.models import Zone, ZoneCell
 from tests.conftest import BOYLE, FAR, make_staff
 
 

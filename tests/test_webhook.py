@@ -199,7 +199,7 @@ def test_a_drill_never_reaches_a_partner(zone, partner_server, deliver):
 
 def test_a_partner_outside_the_alert_area_gets_nothing(zone, partner_server, deliver):
     from rapidresponse.lib import geo
-    from rapidresponse.members.models import Zone, ZoneCell
+    from rapidresponse.zones.models import Zone, ZoneCell
 
     far = Zone.objects.create(name="Van Nuys")
     ZoneCell.objects.create(zone=far, cell=geo.cell_for(34.1867, -118.4490, 8))

@@ -35,7 +35,9 @@ from rapidresponse.incidents.models import (
 from rapidresponse.lib import crypto, geo
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.contacts import index_for, kind_of, normalise
-from rapidresponse.members.models import Zone, ZoneCell, language_codes
+from rapidresponse.members.models import language_codes
+from rapidresponse.zones.models import Zone
+from rapidresponse.zones.queries import middle, zone_for_cell
 
 Actor = User | AnonymousUser | None
 
@@ -103,13 +105,9 @@ def build_report_input(data: dict[str, Any], *, now: datetime | None = None) -> 
             errors["location"] = _("The location is not a valid latitude and longitude.")
     elif zone_id not in (None, ""):
         try:
-            zone = Zone.objects.get(pk=int(zone_id))  # type: ignore[arg-type]
-            cells = list(zone.cells.values_list("cell", flat=True))
             # The middle of the zone, not whichever of its cells the database returns first.
-            centres = [geo.center(c) for c in cells]
-            cell = geo.cell_for(sum(c[0] for c in centres) / len(centres),
-                                sum(c[1] for c in centres) / len(centres),
-                                settings.H3_REPORT_RESOLUTION) if cells else None
+            point = middle(Zone.objects.get(pk=int(zone_id)))  # type: ignore[arg-type]
+            cell = geo.cell_for(*point, settings.H3_REPORT_RESOLUTION) if point else None
         except (ValueError, TypeError, Zone.DoesNotExist):
             cell = None
         if cell is None:
@@ -169,15 +167,6 @@ def build_report_input(data: dict[str, Any], *, now: datetime | None = None) -> 
     if errors:
         raise InvalidInput(errors)
     return result
-
-
-def zone_for_cell(cell: int) -> Zone | None:
-    """The most specific zone that holds this cell."""
-    c8 = geo.parent(cell, settings.H3_MEMBER_RESOLUTION)
-    zones = [zc.zone for zc in ZoneCell.objects.filter(cell=c8).select_related("zone")]
-    if not zones:
-        return None
-    return max(zones, key=lambda z: 1 if z.parent_id else 0)
 
 
 def find_cluster(data: ReportInput, now: datetime) -> Incident | None:

@@ -74,7 +74,7 @@ class Incident(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.REPORTED)
     is_drill = models.BooleanField(default=False)
     cell = models.BigIntegerField(db_index=True)  # resolution 9
-    zone = models.ForeignKey("members.Zone", null=True, blank=True, on_delete=models.SET_NULL,
+    zone = models.ForeignKey("zones.Zone", null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")
     # Cross streets checked and typed by staff: the only place text that can reach an alert.
     cross_streets = models.CharField(max_length=120, blank=True)

@@ -36,9 +36,10 @@ from rapidresponse.members.models import (
     ContactPoint,
     Member,
     WatchArea,
-    Zone,
     language_codes,
 )
+from rapidresponse.zones.models import Zone
+from rapidresponse.zones.queries import middle
 
 CODE_TTL = timedelta(minutes=30)
 CODE_MAX_ATTEMPTS = 5
@@ -81,12 +82,10 @@ def place_from_point(lat: Any, lng: Any, radius_m: Any, label: str = "home") -> 
 
 
 def place_from_zone(zone: Zone, radius_m: Any, label: str = "home") -> Place:
-    cells = list(zone.cells.values_list("cell", flat=True))
-    if not cells:
+    point = middle(zone)
+    if point is None:
         raise ValidationError(_("This neighbourhood has no area yet."))
-    lat = sum(geo.center(c)[0] for c in cells) / len(cells)
-    lng = sum(geo.center(c)[1] for c in cells) / len(cells)
-    return place_from_point(lat, lng, radius_m, label)
+    return place_from_point(point[0], point[1], radius_m, label)
 
 
 def _radius(raw: Any) -> int:

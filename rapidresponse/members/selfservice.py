@@ -41,9 +41,10 @@ from rapidresponse.members.models import (
     ContactPoint,
     Member,
     WatchArea,
-    Zone,
     language_codes,
 )
+from rapidresponse.zones.models import Zone
+from rapidresponse.zones.queries import neighbourhoods
 
 COOKIE = "rr_member"
 COOKIE_SALT = "rapidresponse.members.selfservice"
@@ -300,8 +301,7 @@ def _form_values(member: Member, post: Any | None) -> dict[str, Any]:
 def _settings_page(request: HttpRequest, member: Member, *, errors: dict[str, str] | None = None,
                    post: Any | None = None, status: int = 200) -> HttpResponse:
     # Neighbourhoods to choose from, as on the sign-up page.
-    zones = (list(Zone.objects.filter(parent__isnull=False).order_by("name"))
-             or list(Zone.objects.order_by("name")))
+    zones = neighbourhoods()
     context = {
         "member": member, "contacts": _contacts_view(member), "errors": errors or {},
         "values": _form_values(member, post), "labels": WATCH_LABELS,

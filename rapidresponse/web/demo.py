@@ -16,7 +16,8 @@ from django.utils import timezone
 from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.lib import geo
 from rapidresponse.members.actions import MemberInput, do_create_member, place_from_point
-from rapidresponse.members.models import Member, Zone, ZoneCell
+from rapidresponse.members.models import Member
+from rapidresponse.zones.models import Zone, ZoneCell
 
 PASSWORD = "rapid-demo"
 REGION = "Los Angeles"

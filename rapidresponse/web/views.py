@@ -20,14 +20,11 @@ from rapidresponse.lib import geo, ratelimit
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members import actions as member_actions
 from rapidresponse.members.contacts import kind_of
-from rapidresponse.members.models import WATCH_LABELS, Channel, ConfirmationCode, Zone
+from rapidresponse.members.models import WATCH_LABELS, Channel, ConfirmationCode
+from rapidresponse.zones.models import Zone
+from rapidresponse.zones.queries import neighbourhoods
 
 REPORTER_COOKIE = "rr_reporter"
-
-
-def _zones() -> list[Zone]:
-    return list(Zone.objects.filter(parent__isnull=False).order_by("name")) or list(
-        Zone.objects.order_by("name"))
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -50,7 +47,7 @@ def public_map(request: HttpRequest) -> HttpResponse:
 
 
 def report_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    return {"activities": Activity.choices, "agencies": Agency.choices, "zones": _zones(),
+    return {"activities": Activity.choices, "agencies": Agency.choices, "zones": neighbourhoods(),
             "values": request.POST if request.method == "POST" else {}, **extra}
 
 
@@ -117,7 +114,7 @@ def _slot(request: HttpRequest, i: int) -> dict[str, Any]:
 
 
 def join_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    return {"zones": _zones(), "labels": WATCH_LABELS,
+    return {"zones": neighbourhoods(), "labels": WATCH_LABELS,
             # Not "languages": base.html sets that name for its language switch.
             "member_languages": settings.LANGUAGES,
             "values": request.POST if request.method == "POST" else {},

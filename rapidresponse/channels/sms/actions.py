@@ -58,7 +58,8 @@ from rapidresponse.lib import crypto
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.actions import do_opt_out
 from rapidresponse.members.contacts import find_contact, index_for, normalise_phone
-from rapidresponse.members.models import Channel, ContactPoint, Member, Zone, language_codes
+from rapidresponse.members.models import Channel, ContactPoint, Member, language_codes
+from rapidresponse.zones.models import Zone
 
 log = logging.getLogger(__name__)
 

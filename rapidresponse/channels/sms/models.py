@@ -43,7 +43,7 @@ class SmsThread(models.Model):
     # The report being put together (free text: it never reaches an alert).
     draft_text = models.TextField(blank=True)
     draft_place = models.CharField(max_length=200, blank=True)
-    draft_zone = models.ForeignKey("members.Zone", null=True, blank=True,
+    draft_zone = models.ForeignKey("zones.Zone", null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     draft_tries = models.PositiveSmallIntegerField(default=0)
     draft_started_at = models.DateTimeField(null=True, blank=True)

@@ -22,7 +22,7 @@ from rapidresponse.channels.sms.models import SmsThread, ThreadState
 from rapidresponse.channels.sms.signature import is_from_twilio
 from rapidresponse.incidents.models import Activity, Agency
 from rapidresponse.lib.errors import InvalidInput
-from rapidresponse.members.models import Zone
+from rapidresponse.zones.models import Zone
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 from rapidresponse.delivery.models import Delivery
 from rapidresponse.lib import crypto, geo
 from rapidresponse.members.contacts import index_for
-from rapidresponse.members.models import Channel, ContactPoint, Member, WatchArea, Zone
+from rapidresponse.members.models import Channel, ContactPoint, Member, WatchArea
+from rapidresponse.zones.models import Zone
 
 MAX_URL_LENGTH = 2000
 TIMESTAMP_HEADER = "X-RapidResponse-Timestamp"

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from rapidresponse.accounts import audit
 from rapidresponse.channels.webhook.partners import do_add_partner
-from rapidresponse.members.models import Zone, language_codes
+from rapidresponse.members.models import language_codes
+from rapidresponse.zones.models import Zone
 
 
 class Command(BaseCommand):

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ZonesConfig(AppConfig):
+    """Named areas of H3 cells: the neighbourhoods people choose and staff work in."""
+
+    name = "rapidresponse.zones"
+    label = "zones"
