@@ -23,6 +23,7 @@ from rapidresponse.alerts.actions import do_send_alert
 from rapidresponse.alerts.models import Alert
 from rapidresponse.incidents.actions import build_report_input, do_submit_report
 from rapidresponse.incidents.models import Incident, State
+from rapidresponse.incidents.queries import facts_of
 
 # The same rows as the fan-out, written by hand: every active member with a watch area
 # within reach of the alert, once per usable contact, ranked by the nearest of its areas.
@@ -132,7 +133,7 @@ def confirmed_incident(scenario: Scenario) -> Incident:
 def _ours(incident: Incident, actor: Any, scenario: Scenario) -> tuple[float, float, Alert]:
     with override_settings(ALERT_RADIUS_M=scenario.radius_m):
         started, cpu = time.perf_counter(), time.process_time()
-        alert = do_send_alert(incident, actor)
+        alert = do_send_alert(facts_of(incident), actor)
         return time.perf_counter() - started, time.process_time() - cpu, alert
 
 

@@ -330,6 +330,7 @@ def seed_fanout(members: int, *, first_number: int = 2_000_000) -> int:
 
     from rapidresponse.alerts.actions import do_send_alert
     from rapidresponse.incidents.models import Incident
+    from rapidresponse.incidents.queries import facts_of
     from rapidresponse.lib import geo
     from rapidresponse.members.models import WatchArea
 
@@ -352,7 +353,7 @@ def seed_fanout(members: int, *, first_number: int = 2_000_000) -> int:
             state="confirmed", cell=geo.cell_for(*BOYLE, settings.H3_REPORT_RESOLUTION),
             activity="arrests", agency="ice", first_seen_at=now, last_report_at=now,
             confirmed_at=now)
-        alert = do_send_alert(incident, None)
+        alert = do_send_alert(facts_of(incident), None)
     return alert.recipient_count
 
 

@@ -31,6 +31,7 @@ from rapidresponse.alerts.compose import compose
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import ConsoleMessage
 from rapidresponse.incidents.models import Incident, Report, State
+from rapidresponse.incidents.queries import facts_of
 from rapidresponse.lib import geo
 from tests.conftest import BOYLE, FAR, make_member, make_staff
 
@@ -180,7 +181,7 @@ def test_report_to_alert_to_all_clear_in_the_browser(browser, live_server, zone)
     expect(bubbles).to_have_count(1)
     expect(bubbles.first).to_have_attribute("lang", "es")
     expect(bubbles.first).to_contain_text("VERIFICAD")
-    expect(bubbles.first).to_contain_text(compose("alert", incident)["es"]["text"])
+    expect(bubbles.first).to_contain_text(compose("alert", facts_of(incident))["es"]["text"])
     screenshot(phone, "phone-es-alert-desktop")
     phone.goto(f"/console/phone/{far_en.pk}/")
     expect(phone.locator("#phone .empty")).to_be_visible()
@@ -199,8 +200,8 @@ def test_report_to_alert_to_all_clear_in_the_browser(browser, live_server, zone)
     expect(bubbles).to_have_count(2)
     all_clear = bubbles.nth(1)
     expect(all_clear).to_have_attribute("lang", "es")
-    all_clear_es = compose("all_clear", incident)["es"]["text"]
-    assert all_clear_es != compose("all_clear", incident)["en"]["text"]
+    all_clear_es = compose("all_clear", facts_of(incident))["es"]["text"]
+    assert all_clear_es != compose("all_clear", facts_of(incident))["en"]["text"]
     expect(all_clear).to_contain_text(all_clear_es)
     phone.set_viewport_size(PHONE)
     screenshot(phone, "phone-es-all-clear-phone")

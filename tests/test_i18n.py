@@ -24,6 +24,7 @@ from django.utils.translation.template import templatize
 from rapidresponse.alerts.compose import compose
 from rapidresponse.delivery.models import ConsoleMessage
 from rapidresponse.incidents.models import Incident
+from rapidresponse.incidents.queries import facts_of
 from rapidresponse.lib import geo
 from rapidresponse.members.models import Member
 from tests.conftest import BOYLE, NEAR
@@ -239,7 +240,7 @@ def make_incident(zone: Any, **fields: Any) -> Incident:
 
 @pytest.mark.django_db
 def test_spanish_alert_is_spanish_and_has_the_hotline(zone: Any) -> None:
-    bodies = compose("alert", make_incident(zone))
+    bodies = compose("alert", facts_of(make_incident(zone)))
     es, en = bodies["es"]["text"], bodies["en"]["text"]
     assert es != en
     assert es.startswith("VERIFICADO: Agentes de inmigración (ICE) cerca de Boyle Heights")
@@ -255,7 +256,7 @@ def test_spanish_alert_is_spanish_and_has_the_hotline(zone: Any) -> None:
     ("correction", "CORRECCIÓN: FALSA ALARMA en Boyle Heights"),
 ])
 def test_spanish_follow_ups_say_what_they_are(zone: Any, kind: str, start: str) -> None:
-    text = compose(kind, make_incident(zone))["es"]["text"]
+    text = compose(kind, facts_of(make_incident(zone)))["es"]["text"]
     assert text.startswith(start)
     assert settings.HOTLINE_NUMBER in text
 
@@ -264,13 +265,13 @@ def test_spanish_follow_ups_say_what_they_are(zone: Any, kind: str, start: str) 
 @pytest.mark.parametrize("kind", ["alert", "all_clear", "correction"])
 def test_spanish_sms_is_about_as_short_as_english(zone: Any, kind: str) -> None:
     incident = make_incident(zone, cross_streets="Cesar Chavez Ave & Soto St")
-    bodies = compose(kind, incident)
+    bodies = compose(kind, facts_of(incident))
     assert len(bodies["es"]["text"]) <= len(bodies["en"]["text"]) * 1.05
 
 
 @pytest.mark.django_db
 def test_spanish_drill_is_marked_as_a_drill(zone: Any) -> None:
-    text = compose("alert", make_incident(zone, is_drill=True))["es"]["text"]
+    text = compose("alert", facts_of(make_incident(zone, is_drill=True)))["es"]["text"]
     assert text.startswith("[SIMULACRO - SOLO PRÁCTICA] VERIFICADO:")
 
 

@@ -51,6 +51,7 @@ from rapidresponse.incidents.actions import (
     do_resolve,
     do_submit_report,
 )
+from rapidresponse.incidents.queries import facts_of
 from rapidresponse.lib import crypto
 from rapidresponse.members.models import ContactPoint, Member
 from tests.conftest import NEAR, make_member
@@ -204,7 +205,7 @@ def test_an_alert_reaches_every_browser_encrypted_for_each_in_the_members_langua
     assert len(push_service.received) == 1 and len(other_push_service.received) == 1
     to_phone, to_laptop = push_service.received[0], other_push_service.received[0]
     assert (to_phone.path, to_laptop.path) == ("/push/sub-1", "/push/laptop")
-    spanish = compose("alert", incident)["es"]
+    spanish = compose("alert", facts_of(incident))["es"]
     for browser, request in ((phone, to_phone), (laptop, to_laptop)):
         assert request.headers["content-encoding"] == "aes128gcm"
         shown = browser.decrypt(request.body)
@@ -293,7 +294,7 @@ def test_an_all_clear_replaces_the_alert_notification(webpush, push_service, zon
     do_resolve(incident, dispatcher.user)
     outbox.drain()
     alert, all_clear = (browser.decrypt(r.body) for r in push_service.received)
-    assert all_clear["body"] == compose("all_clear", incident)["es"]["text"]
+    assert all_clear["body"] == compose("all_clear", facts_of(incident))["es"]["text"]
     assert all_clear["tag"] == alert["tag"]
     assert push_service.received[1].headers["topic"] == alert["tag"]
 
@@ -438,8 +439,8 @@ def test_a_gone_browser_is_removed_and_the_other_still_gets_the_next_alert(
     outbox.drain()
     assert len(push_service.received) == 1  # the gone phone is not tried again
     assert len(other_push_service.received) == 2
-    assert laptop.decrypt(other_push_service.received[1].body)["body"] == compose(
-        "alert", incident)["en"]["text"]
+    english = compose("alert", facts_of(incident))["en"]["text"]
+    assert laptop.decrypt(other_push_service.received[1].body)["body"] == english
     assert Delivery.objects.get(member=member, channel="push",
                                 message__alert__incident=incident).status == Status.SENT
 

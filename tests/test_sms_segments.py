@@ -9,12 +9,15 @@ import pytest
 from django.utils import timezone
 from lxml import html
 
-from rapidresponse.alerts.compose import compose, dispatch_bodies
+from rapidresponse.alerts.compose import compose
+from rapidresponse.alerts.vocabulary import Agency
 from rapidresponse.channels.sms import texts
 from rapidresponse.channels.sms.segments import count_segments, format_dollars, sms_text
 from rapidresponse.delivery.transport import transport_for
 from rapidresponse.incidents.actions import build_report_input, do_submit_report
-from rapidresponse.incidents.models import Agency, Incident
+from rapidresponse.incidents.messages import dispatch_bodies
+from rapidresponse.incidents.models import Incident
+from rapidresponse.incidents.queries import facts_of
 from tests.conftest import BOYLE, make_member
 
 SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es-MX,es;q=0.9"}
@@ -94,7 +97,7 @@ def test_every_alert_text_fits_in_two_segments_in_every_language(kind, agency, d
     if kind == "dispatch":
         bodies = dispatch_bodies(incident, "https://alerts.example.org/verify/123456/")
     else:
-        bodies = compose(kind, incident)
+        bodies = compose(kind, facts_of(incident))
     for language, body in bodies.items():
         count = count_segments(sms_text(body["text"]))
         assert count.segments <= 2, (language, count, body["text"])
@@ -134,7 +137,8 @@ def test_before_an_alert_the_incident_page_shows_segments_and_cost_per_language(
     incident = _report()
     page = dispatcher.client.get(f"/console/incidents/{incident.pk}/").content
     rows = _cost_rows(page, "alert")
-    es_segments = count_segments(sms_text(compose("alert", incident)["es"]["text"])).segments
+    spanish = compose("alert", facts_of(incident))["es"]["text"]
+    es_segments = count_segments(sms_text(spanish)).segments
     assert rows["es"]["recipients"] == "2"
     assert rows["en"]["recipients"] == "1"
     assert rows["es"]["segments"] == str(es_segments)

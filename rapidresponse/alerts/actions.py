@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from rapidresponse.alerts.compose import compose, place_name
+from rapidresponse.alerts.compose import AlertFacts, compose, place_name
 from rapidresponse.alerts.models import Alert
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import Delivery, Message
-from rapidresponse.incidents.models import Incident
 from rapidresponse.lib import geo
 from rapidresponse.members.models import USABLE_CONTACT_SQL
+
+Actor = User | AnonymousUser | None
 
 FANOUT_SQL = """
 INSERT INTO delivery_delivery (message_id, member_id, channel, language, status, priority,
@@ -73,15 +74,19 @@ def fan_out(alert: Alert, message: Message) -> int:
     return Delivery.objects.filter(message=message).values("member_id").distinct().count()
 
 
+def _user(actor: Actor) -> User | None:
+    return actor if actor is not None and actor.is_authenticated else None  # type: ignore[return-value]
+
+
 @transaction.atomic
-def do_send_alert(incident: Incident, actor: User | None) -> Alert:
-    message = outbox.create_message("alert", compose("alert", incident),
-                                    is_drill=incident.is_drill)
+def do_send_alert(facts: AlertFacts, actor: Actor) -> Alert:
+    message = outbox.create_message("alert", compose("alert", facts), is_drill=facts.is_drill)
     alert = Alert.objects.create(
-        incident=incident, kind=Alert.Kind.ALERT, message=message, is_drill=incident.is_drill,
-        center_cell=geo.parent(incident.cell, settings.H3_MEMBER_RESOLUTION),
-        rings=alert_rings(), radius_m=settings.ALERT_RADIUS_M, area_name=place_name(incident),
-        created_by=actor if actor and actor.is_authenticated else None)
+        incident_id=facts.incident_id, kind=Alert.Kind.ALERT, message=message,
+        is_drill=facts.is_drill, activity=facts.activity, agency=facts.agency,
+        center_cell=geo.parent(facts.cell, settings.H3_MEMBER_RESOLUTION),
+        rings=alert_rings(), radius_m=settings.ALERT_RADIUS_M,
+        area_name=place_name(facts), created_by=_user(actor))
     write_alert_cells(alert)
     alert.recipient_count = fan_out(alert, message)
     alert.save(update_fields=["recipient_count"])
@@ -90,17 +95,18 @@ def do_send_alert(incident: Incident, actor: User | None) -> Alert:
 
 
 @transaction.atomic
-def do_send_follow_up(incident: Incident, kind: str,
-                      actor: User | None) -> list[Alert]:
+def do_send_follow_up(facts: AlertFacts, kind: str, actor: Actor) -> list[Alert]:
     """All-clear or correction: to exactly the recipients of each original alert."""
     sent = []
-    for original in incident.alerts.filter(kind=Alert.Kind.ALERT).select_related("message"):
-        message = outbox.create_message(kind, compose(kind, incident), is_drill=incident.is_drill)
+    for original in Alert.objects.filter(incident_id=facts.incident_id,
+                                         kind=Alert.Kind.ALERT).select_related("message"):
+        message = outbox.create_message(kind, compose(kind, facts), is_drill=facts.is_drill)
         follow = Alert.objects.create(
-            incident=incident, kind=kind, original=original, message=message,
-            is_drill=incident.is_drill, center_cell=original.center_cell, rings=original.rings,
+            incident_id=facts.incident_id, kind=kind, original=original, message=message,
+            is_drill=facts.is_drill, activity=facts.activity, agency=facts.agency,
+            center_cell=original.center_cell, rings=original.rings,
             radius_m=original.radius_m, area_name=original.area_name,
-            created_by=actor if actor and actor.is_authenticated else None)
+            created_by=_user(actor))
         with connection.cursor() as cursor:
             cursor.execute(FOLLOW_UP_SQL, {"message": message.pk, "priority": message.priority,
                                            "now": timezone.now(),
@@ -111,3 +117,7 @@ def do_send_follow_up(incident: Incident, kind: str,
         sent.append(follow)
     outbox.schedule_drain()
     return sent
+
+
+def has_alert(incident_id: int) -> bool:
+    return Alert.objects.filter(incident_id=incident_id, kind=Alert.Kind.ALERT).exists()

@@ -6,6 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Alert(models.Model):
+    """A verified alert, or the all-clear or correction that follows one. It belongs to the
+    incident that raised it (an app above this one, named but never imported)."""
+
     class Kind(models.TextChoices):
         ALERT = "alert", _("Alert")
         ALL_CLEAR = "all_clear", _("All clear")
@@ -19,6 +22,9 @@ class Alert(models.Model):
     message = models.OneToOneField("delivery.Message", on_delete=models.PROTECT,
                                    related_name="alert")
     is_drill = models.BooleanField(default=False)
+    # What was seen and by whom, as the alert said it (vocabulary.Activity and .Agency).
+    activity = models.CharField(max_length=12, blank=True)
+    agency = models.CharField(max_length=10, blank=True)
     center_cell = models.BigIntegerField()  # resolution 8
     rings = models.PositiveSmallIntegerField()
     radius_m = models.PositiveIntegerField()

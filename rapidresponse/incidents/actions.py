@@ -20,7 +20,9 @@ from django.utils.translation import gettext as _
 
 from rapidresponse.accounts import audit
 from rapidresponse.accounts.models import Staff
+from rapidresponse.alerts.actions import do_send_alert, do_send_follow_up
 from rapidresponse.delivery import outbox
+from rapidresponse.incidents.messages import dispatch_bodies
 from rapidresponse.incidents.models import (
     UNVERIFIED_STATES,
     Activity,
@@ -32,6 +34,7 @@ from rapidresponse.incidents.models import (
     Verification,
     VerificationRequest,
 )
+from rapidresponse.incidents.queries import facts_of
 from rapidresponse.lib import crypto, geo
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.contacts import index_for, kind_of, normalise
@@ -267,8 +270,6 @@ def on_call_verifiers(incident: Incident, limit: int) -> list[Staff]:
 
 @transaction.atomic
 def do_request_verification(incident: Incident, actor: Actor) -> list[VerificationRequest]:
-    from rapidresponse.alerts.compose import dispatch_bodies
-
     _transition(incident, State.VERIFYING, actor, "incident.verification_requested",
                 (State.REPORTED, State.VERIFYING))
     url = settings.PUBLIC_URL + reverse("verify", args=[incident.pk])
@@ -309,9 +310,7 @@ def do_record_verification(incident: Incident, verifier: User, outcome: str,
         if confirmations >= settings.VERIFICATIONS_REQUIRED:
             _transition(incident, State.CONFIRMED, verifier, "incident.confirmed",
                         UNVERIFIED_STATES, confirmations=confirmations)
-            from rapidresponse.alerts.actions import do_send_alert
-
-            do_send_alert(incident, verifier)
+            do_send_alert(facts_of(incident), verifier)
     else:
         _transition(incident, outcome, verifier, f"incident.{outcome}", UNVERIFIED_STATES)
     return verification
@@ -320,20 +319,16 @@ def do_record_verification(incident: Incident, verifier: User, outcome: str,
 @transaction.atomic
 def do_resolve(incident: Incident, actor: Actor) -> None:
     """The activity is over: tell everyone who got the alert."""
-    from rapidresponse.alerts.actions import do_send_follow_up
-
     _transition(incident, State.RESOLVED, actor, "incident.resolved", (State.CONFIRMED,))
-    do_send_follow_up(incident, "all_clear", actor)  # type: ignore[arg-type]
+    do_send_follow_up(facts_of(incident), "all_clear", actor)
 
 
 @transaction.atomic
 def do_send_correction(incident: Incident, actor: Actor) -> None:
     """The alert was wrong: mark a false alarm and correct it to exactly the same people."""
-    from rapidresponse.alerts.actions import do_send_follow_up
-
     _transition(incident, State.FALSE_ALARM, actor, "incident.corrected",
                 (State.CONFIRMED, State.RESOLVED))
-    do_send_follow_up(incident, "correction", actor)  # type: ignore[arg-type]
+    do_send_follow_up(facts_of(incident), "correction", actor)
 
 
 @transaction.atomic

@@ -7,7 +7,10 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
-from rapidresponse.incidents.models import OPEN_STATES, Incident, State
+from rapidresponse.alerts.actions import has_alert
+from rapidresponse.alerts.compose import AlertFacts
+from rapidresponse.alerts.preview import CostPreview, cost_preview
+from rapidresponse.incidents.models import OPEN_STATES, UNVERIFIED_STATES, Incident, State
 from rapidresponse.lib import geo
 
 PUBLIC_STATES = (State.CONFIRMED,)
@@ -73,3 +76,27 @@ def staff_view(incident: Incident) -> dict[str, Any]:
         "corroboration": corroborations(incident),
     })
     return data
+
+
+def facts_of(incident: Incident) -> AlertFacts:
+    """What an alert about this incident may say: structured fields, and for the place the
+    cross streets staff checked, else the zone's name."""
+    return AlertFacts(
+        incident_id=incident.pk, cell=incident.cell, activity=incident.activity,
+        agency=incident.agency,
+        place=incident.cross_streets or (incident.zone.name if incident.zone else ""),
+        first_seen_at=incident.first_seen_at, is_drill=incident.is_drill)
+
+
+def previews_for(incident: Incident) -> list[CostPreview]:
+    """The messages this incident may send next, each with its SMS cost."""
+    alerted = has_alert(incident.pk)
+    facts = facts_of(incident)
+    if incident.state in UNVERIFIED_STATES and not alerted:
+        return [cost_preview(facts, "alert")]
+    kinds = []
+    if incident.state == State.CONFIRMED and alerted:
+        kinds.append("all_clear")
+    if incident.state in (State.CONFIRMED, State.RESOLVED) and alerted:
+        kinds.append("correction")
+    return [cost_preview(facts, kind) for kind in kinds]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -77,6 +78,8 @@ def _incident_context(incident: Incident) -> dict[str, Any]:
         "map_json": json.dumps({"lat": lat, "lng": lng,
                                 "boundary": geo.boundary(incident.cell)}),
         "outcomes": Outcome.choices,
+        "previews": queries.previews_for(incident),
+        "cents": settings.SMS_SEGMENT_COST_CENTS,
         "can_verify": incident.state in UNVERIFIED_STATES,
         "can_request": incident.state in UNVERIFIED_STATES,
         "can_resolve": incident.state == State.CONFIRMED,

@@ -13,9 +13,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from rapidresponse.alerts.vocabulary import Activity, Agency
 from rapidresponse.incidents import actions as incident_actions
 from rapidresponse.incidents import queries
-from rapidresponse.incidents.models import Activity, Agency, Source
+from rapidresponse.incidents.models import Source
 from rapidresponse.lib import geo, ratelimit
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members import actions as member_actions

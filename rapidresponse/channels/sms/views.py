@@ -17,10 +17,10 @@ from django.views.decorators.http import require_POST
 from twilio.twiml.messaging_response import MessagingResponse
 
 from rapidresponse.accounts.access import access_console
+from rapidresponse.alerts.vocabulary import Activity, Agency
 from rapidresponse.channels.sms import actions
 from rapidresponse.channels.sms.models import SmsThread, ThreadState
 from rapidresponse.channels.sms.signature import is_from_twilio
-from rapidresponse.incidents.models import Activity, Agency
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.zones.models import Zone
 

@@ -11,6 +11,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,12 +19,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from rapidresponse.delivery.models import Delivery
-from rapidresponse.lib import crypto, geo
+from rapidresponse.delivery.models import Delivery, Message
+from rapidresponse.lib import crypto
 from rapidresponse.members.contacts import index_for
 from rapidresponse.members.models import Channel, ContactPoint, Member, WatchArea
 from rapidresponse.zones.models import Zone
@@ -81,11 +81,22 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
                     hashlib.sha256).hexdigest()
 
 
-def payload(delivery_id: int) -> dict[str, Any]:
-    """What a partner receives: the message in every language and, for alerts, the alert
-    itself with a link to its CAP document. Nothing about any member."""
-    from rapidresponse.alerts.models import Alert
+#: What other apps add to a partner's payload: each function takes the message and returns
+#: (key, section) for a message it knows, else None. Alerts add "alert" (alerts/partners.py,
+#: registered when the app is ready); the payload always has "alert", null for others.
+PayloadSection = Callable[[Message], "tuple[str, dict[str, Any]] | None"]
+_sections: list[PayloadSection] = []
 
+
+def payload_section(fn: PayloadSection) -> PayloadSection:
+    """Register a section of the partner payload (a decorator)."""
+    _sections.append(fn)
+    return fn
+
+
+def payload(delivery_id: int) -> dict[str, Any]:
+    """What a partner receives: the message in every language and what the apps that sent
+    it add (an alert, with a link to its CAP document). Nothing about any member."""
     delivery = Delivery.objects.select_related("message").get(pk=delivery_id)
     message = delivery.message
     data: dict[str, Any] = {
@@ -97,23 +108,10 @@ def payload(delivery_id: int) -> dict[str, Any]:
         "texts": message.bodies,
         "alert": None,
     }
-    alert = (Alert.objects.select_related("incident").filter(message_id=message.pk).first())
-    if alert is not None:
-        lat, lng = geo.center(alert.center_cell)
-        data["alert"] = {
-            "id": alert.pk,
-            "kind": alert.kind,
-            "incident": alert.incident_id,
-            "original": alert.original_id,
-            "drill": alert.is_drill,
-            "activity": alert.incident.activity,
-            "agency": alert.incident.agency,
-            "created_at": alert.created_at.isoformat(),
-            "texts": message.bodies,
-            "area": {"name": alert.area_name, "latitude": round(lat, 4),
-                     "longitude": round(lng, 4), "radius_m": alert.radius_m},
-            "cap_url": settings.PUBLIC_URL + reverse("alert_cap", args=[alert.pk]),
-        }
+    for section in _sections:
+        found = section(message)
+        if found is not None:
+            data[found[0]] = found[1]
     return data
 
 

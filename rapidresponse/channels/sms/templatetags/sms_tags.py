@@ -1,16 +1,13 @@
-"""The SMS channel's parts of the console pages: the disabled notice, the cost before sending,
-the conversations."""
+"""The SMS channel's parts of the console pages: the disabled notice and the conversations."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
-from django.conf import settings
 from django.urls import reverse
 
 from rapidresponse.channels.sms import actions
-from rapidresponse.channels.sms.preview import previews_for
 from rapidresponse.channels.sms.twilio import TwilioSmsBackend, configured
 from rapidresponse.delivery.transport import transport_for
 from rapidresponse.incidents.models import Incident
@@ -26,11 +23,6 @@ def sms_disabled() -> bool:
 @register.inclusion_tag("sms/_notice.html")
 def sms_notice() -> dict[str, Any]:
     return {"disabled": sms_disabled()}
-
-
-@register.inclusion_tag("sms/_cost.html")
-def sms_cost(incident: Incident) -> dict[str, Any]:
-    return {"previews": previews_for(incident), "cents": settings.SMS_SEGMENT_COST_CENTS}
 
 
 @register.inclusion_tag("sms/_threads.html", takes_context=True)

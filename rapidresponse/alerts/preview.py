@@ -12,7 +12,7 @@ from django.db.models import Count, F, Q
 from django.utils.translation import gettext_lazy as _
 
 from rapidresponse.alerts.actions import alert_rings, max_watch_rings
-from rapidresponse.alerts.compose import compose
+from rapidresponse.alerts.compose import AlertFacts, compose
 from rapidresponse.alerts.models import Alert
 from rapidresponse.channels.sms.segments import (
     count_segments,
@@ -21,7 +21,6 @@ from rapidresponse.channels.sms.segments import (
     sms_text,
 )
 from rapidresponse.delivery.models import Delivery
-from rapidresponse.incidents.models import UNVERIFIED_STATES, Incident, State
 from rapidresponse.lib import geo
 from rapidresponse.members.models import Channel, ContactPoint, Member, WatchArea
 
@@ -78,9 +77,9 @@ def _by_language(rows: list[dict[str, object]]) -> dict[str, int]:
     return dict(counts)
 
 
-def sms_recipients_of_new_alert(incident: Incident) -> dict[str, int]:
+def sms_recipients_of_new_alert(facts: AlertFacts) -> dict[str, int]:
     """Who would get the alert by SMS if it were confirmed now (as alerts.fan_out counts)."""
-    center = geo.parent(incident.cell, settings.H3_MEMBER_RESOLUTION)
+    center = geo.parent(facts.cell, settings.H3_MEMBER_RESOLUTION)
     rings = alert_rings()
     by_distance: dict[int, list[int]] = defaultdict(list)
     for cell, distance in geo.rings(center, rings + max_watch_rings()):
@@ -94,20 +93,22 @@ def sms_recipients_of_new_alert(incident: Incident) -> dict[str, int]:
     return _by_language(list(rows))
 
 
-def sms_recipients_of_follow_up(incident: Incident) -> dict[str, int]:
+def sms_recipients_of_follow_up(facts: AlertFacts) -> dict[str, int]:
     """Who would get an all-clear or correction by SMS: the SMS recipients of the alerts."""
-    originals = Alert.objects.filter(incident=incident, kind=Alert.Kind.ALERT).values(
-        "message_id")
+    originals = Alert.objects.filter(incident_id=facts.incident_id,
+                                     kind=Alert.Kind.ALERT).values("message_id")
     rows = (Delivery.objects.filter(message_id__in=originals, channel=Channel.SMS,
                                     member__status=Member.Status.ACTIVE)
             .values(lang=F("member__language")).annotate(n=Count("member_id", distinct=True)))
     return _by_language(list(rows))
 
 
-def cost_preview(incident: Incident, kind: str) -> CostPreview:
-    recipients = (sms_recipients_of_new_alert(incident) if kind == "alert"
-                  else sms_recipients_of_follow_up(incident))
-    bodies = compose(kind, incident)
+def cost_preview(facts: AlertFacts, kind: str) -> CostPreview:
+    """What sending `kind` ("alert", "all_clear" or "correction") about these facts now
+    would cost in SMS."""
+    recipients = (sms_recipients_of_new_alert(facts) if kind == "alert"
+                  else sms_recipients_of_follow_up(facts))
+    bodies = compose(kind, facts)
     preview = CostPreview(kind=kind)
     for language, body in bodies.items():
         count = count_segments(sms_text(body["text"]))
@@ -117,16 +118,3 @@ def cost_preview(incident: Incident, kind: str) -> CostPreview:
             characters=count.units,
             cost_cents=estimated_cost_cents(n, count.segments, settings.SMS_SEGMENT_COST_CENTS)))
     return preview
-
-
-def previews_for(incident: Incident) -> list[CostPreview]:
-    """The messages this incident may send next, each with its SMS cost."""
-    has_alert = incident.alerts.filter(kind=Alert.Kind.ALERT).exists()
-    if incident.state in UNVERIFIED_STATES and not has_alert:
-        return [cost_preview(incident, "alert")]
-    kinds = []
-    if incident.state == State.CONFIRMED and has_alert:
-        kinds.append("all_clear")
-    if incident.state in (State.CONFIRMED, State.RESOLVED) and has_alert:
-        kinds.append("correction")
-    return [cost_preview(incident, kind) for kind in kinds]

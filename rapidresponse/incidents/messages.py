@@ -1,0 +1,27 @@
+"""Messages about an incident that are not alerts: the request to a verifier to go and look."""
+
+from __future__ import annotations
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from rapidresponse.alerts.compose import fields
+from rapidresponse.incidents.models import Incident
+from rapidresponse.incidents.queries import facts_of
+from rapidresponse.members.models import language_codes
+
+
+def dispatch_bodies(incident: Incident, url: str) -> dict[str, dict[str, str]]:
+    """The request to an on-call verifier to go and look."""
+    facts = facts_of(incident)
+    bodies = {}
+    for lang in language_codes():
+        with translation.override(lang):
+            f = fields(facts)
+            f["url"] = url
+            subject = _("%(drill)sPlease verify incident %(id)s") % f
+            text = _("%(drill)sVERIFY #%(id)s: report of %(who)s near %(place)s at %(time)s. "
+                     "Can you go and look? Reply YES if you are going. Record what you "
+                     "find: %(url)s") % f
+        bodies[lang] = {"subject": subject, "text": text}
+    return bodies
