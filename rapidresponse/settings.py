@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "rapidresponse.channels.sms",
     "rapidresponse.channels.email",
     "rapidresponse.channels.push",
+    "rapidresponse.membership",
     "rapidresponse.alerts",
     "rapidresponse.incidents",
     "rapidresponse.web",
@@ -120,7 +121,8 @@ ROOT_URLCONF = "rapidresponse.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The pages' frame (base.html) and error pages, for every app's templates.
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -29,11 +29,11 @@ from rapidresponse.members.actions import (
     build_member_input,
     do_create_member,
     do_opt_out,
-    do_start_signup,
     place_from_point,
 )
 from rapidresponse.members.contacts import normalise
 from rapidresponse.members.models import Member
+from rapidresponse.membership.actions import do_start_signup
 from tests.conftest import BOYLE, FAR, NEAR, make_member, make_staff
 
 RUMOURS = {

@@ -27,8 +27,8 @@ from rapidresponse.channels.push.subscriptions import (
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import ConsoleMessage
 from rapidresponse.lib import geo
-from rapidresponse.members import selfservice
 from rapidresponse.members.models import ContactPoint, Member
+from rapidresponse.membership import signin as selfservice
 from tests.conftest import BOYLE, FAR, make_member
 from tests.test_members import all_stored_text
 from tests.test_signup import spanish, wrong

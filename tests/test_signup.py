@@ -20,9 +20,9 @@ from rapidresponse.incidents.actions import (
     do_submit_report,
 )
 from rapidresponse.lib import geo
-from rapidresponse.members.actions import CODE_MAX_ATTEMPTS
 from rapidresponse.members.contacts import find_contact
 from rapidresponse.members.models import ConfirmationCode, Member
+from rapidresponse.membership.actions import CODE_MAX_ATTEMPTS
 from rapidresponse.zones.models import ZoneCell
 from tests.conftest import BOYLE, NEAR, make_member
 from tests.test_members import all_stored_text

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
 from rapidresponse.accounts.models import Role
-from rapidresponse.incidents.models import UNVERIFIED_STATES, Incident
 
 AnyUser = User | AnonymousUser
 
@@ -41,22 +39,3 @@ def access_console(user: AnyUser | None) -> None:
 
 def access_members(user: AnyUser | None) -> None:
     access_role(user, (Role.COORDINATOR,))
-
-
-def access_incident(user: AnyUser | None, incident_id: int) -> Incident:
-    """Dispatchers and coordinators see every incident; verifiers see those being verified."""
-    incident = Incident.objects.select_related("zone").filter(pk=incident_id).first()
-    if incident is None:
-        raise Http404
-    if has_role(user, CONSOLE_ROLES):
-        return incident
-    if has_role(user, (Role.VERIFIER,)) and (
-            incident.state in UNVERIFIED_STATES
-            or incident.verifications.filter(verifier_id=getattr(user, "pk", None)).exists()):
-        return incident
-    raise Http404
-
-
-def access_incident_for_verification(user: AnyUser | None, incident_id: int) -> Incident:
-    access_role(user, VERIFY_ROLES)
-    return access_incident(user, incident_id)

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from rapidresponse.accounts import labels
+
 
 class Role(models.TextChoices):
     COORDINATOR = "coordinator", _("Coordinator")
@@ -61,20 +63,12 @@ class AuditEntry(models.Model):
     @property
     def action_label(self) -> str:
         """The action in the reader's language (the code itself when it has no name)."""
-        from rapidresponse.incidents.models import AUDIT_ACTIONS
-
-        return str(AUDIT_ACTIONS.get(self.action, self.action))
+        return labels.action_label(self.action)
 
     @property
     def from_state_label(self) -> str:
-        return _state_label(self.from_state)
+        return labels.state_label(self.object_type, self.from_state)
 
     @property
     def to_state_label(self) -> str:
-        return _state_label(self.to_state)
-
-
-def _state_label(value: str) -> str:
-    from rapidresponse.incidents.models import State
-
-    return str(State(value).label) if value in State.values else value
+        return labels.state_label(self.object_type, self.to_state)

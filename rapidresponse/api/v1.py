@@ -17,19 +17,14 @@ from ninja.errors import ValidationError as SchemaError
 from ninja.security import HttpBearer
 from pydantic import StrictInt
 
-from rapidresponse.accounts.access import (
-    CONSOLE_ROLES,
-    VERIFY_ROLES,
-    access_incident,
-    access_role,
-    has_role,
-)
+from rapidresponse.accounts.access import CONSOLE_ROLES, VERIFY_ROLES, access_role, has_role
 from rapidresponse.accounts.models import Role
 from rapidresponse.accounts.tokens import bearer_token, do_issue_token, user_for_token
 from rapidresponse.alerts.models import Alert
 from rapidresponse.delivery.models import Delivery
 from rapidresponse.incidents import actions as incident_actions
 from rapidresponse.incidents import queries
+from rapidresponse.incidents.access import access_incident
 from rapidresponse.incidents.models import Incident, Source
 from rapidresponse.lib import ratelimit
 from rapidresponse.lib.errors import InvalidInput

@@ -6,5 +6,10 @@ class IncidentsConfig(AppConfig):
     label = "incidents"
 
     def ready(self) -> None:
+        from rapidresponse.accounts import labels
+
         # Registers incident expiry and the retention rules of incidents and reports.
         from rapidresponse.incidents import periodic  # noqa: F401
+        from rapidresponse.incidents.models import AUDIT_ACTIONS, State
+
+        labels.register("incident", actions=AUDIT_ACTIONS, states=dict(State.choices))

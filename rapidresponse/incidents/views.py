@@ -15,17 +15,12 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapidresponse.accounts.access import (
-    VERIFY_ROLES,
-    access_console,
-    access_incident,
-    access_incident_for_verification,
-    access_role,
-    role_of,
-)
+from rapidresponse.accounts.access import VERIFY_ROLES, access_console, access_role, role_of
 from rapidresponse.accounts.models import AuditEntry, Role
 from rapidresponse.delivery.models import Delivery, Status
 from rapidresponse.incidents import actions, queries
+from rapidresponse.incidents.access import access_incident, access_incident_for_verification
+from rapidresponse.incidents.forms import report_context
 from rapidresponse.incidents.models import (
     UNVERIFIED_STATES,
     Incident,
@@ -35,7 +30,6 @@ from rapidresponse.incidents.models import (
 )
 from rapidresponse.lib import geo
 from rapidresponse.lib.errors import InvalidInput
-from rapidresponse.web.views import report_context
 
 
 @login_required

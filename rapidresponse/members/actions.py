@@ -1,23 +1,21 @@
-"""Joining, confirming, leaving and importing members."""
+"""Members: validating what people give us, creating and changing members, opting out, and
+importing lists. Sending them codes and links is membership's (an app above the outbox)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from rapidresponse.delivery import outbox
-from rapidresponse.lib import crypto, geo
+from rapidresponse.lib import crypto, geo, ratelimit
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.contacts import (
     CHOOSABLE_CHANNELS,
@@ -32,17 +30,15 @@ from rapidresponse.members.contacts import (
 from rapidresponse.members.models import (
     MAX_WATCH_AREAS,
     Channel,
-    ConfirmationCode,
     ContactPoint,
     Member,
     WatchArea,
     language_codes,
 )
+from rapidresponse.members.signals import member_opted_out
 from rapidresponse.zones.models import Zone
 from rapidresponse.zones.queries import middle
 
-CODE_TTL = timedelta(minutes=30)
-CODE_MAX_ATTEMPTS = 5
 MIN_RADIUS_M = 200
 
 
@@ -163,7 +159,7 @@ def build_member_input(*, name: Any = "", language: Any = "en", phone: Any = "",
     return data
 
 
-def _existing_contact(data: MemberInput) -> ContactPoint | None:
+def existing_contact(data: MemberInput) -> ContactPoint | None:
     """A contact point on the list with one of the values given. A phone number is looked
     for as SMS and as Signal: the same number is the same person whichever way it came."""
     for kind, value in data.contacts.items():
@@ -174,12 +170,12 @@ def _existing_contact(data: MemberInput) -> ContactPoint | None:
     return None
 
 
-def _existing_member(data: MemberInput) -> Member | None:
-    contact = _existing_contact(data)
+def existing_member(data: MemberInput) -> Member | None:
+    contact = existing_contact(data)
     return contact.member if contact is not None else None
 
 
-def _typed_value(contact: ContactPoint, data: MemberInput) -> str | None:
+def typed_value(contact: ContactPoint, data: MemberInput) -> str | None:
     """The value typed in this sign-up that is this contact point's own value, if any."""
     for kind, value in data.contacts.items():
         if contact.kind in same_number(kind) and index_for(contact.kind,
@@ -188,7 +184,7 @@ def _typed_value(contact: ContactPoint, data: MemberInput) -> str | None:
     return None
 
 
-def _apply(member: Member, data: MemberInput) -> None:
+def apply_input(member: Member, data: MemberInput) -> None:
     member.name = data.name
     member.language = data.language
     member.save()
@@ -214,13 +210,13 @@ def _apply(member: Member, data: MemberInput) -> None:
 @transaction.atomic
 def do_create_member(data: MemberInput, *, source: str) -> Member:
     """A member added by staff (import, API): active at once, consent recorded by staff."""
-    if _existing_member(data) is not None:
+    if existing_member(data) is not None:
         raise InvalidInput({"contact": _("This phone number or email is already on the list.")})
     now = timezone.now()
     member = Member.objects.create(status=Member.Status.ACTIVE, source=source, consent_at=now)
     try:
         with transaction.atomic():
-            _apply(member, data)
+            apply_input(member, data)
     except IntegrityError as exc:
         raise InvalidInput({"contact": _("This phone number or email is already on the list.")}
                            ) from exc
@@ -228,118 +224,7 @@ def do_create_member(data: MemberInput, *, source: str) -> Member:
     return member
 
 
-def _code_message(member: Member, purpose: str, code: str) -> dict[str, dict[str, str]]:
-    bodies = {}
-    for lang in language_codes():
-        with translation.override(lang):
-            if purpose == ConfirmationCode.Purpose.JOIN:
-                text = _("%(network)s: your code to join alerts is %(code)s. "
-                         "If you did not ask for this, ignore this message.")
-            else:
-                text = _("%(network)s: your code to stop all alerts is %(code)s.")
-            text = text % {"network": settings.NETWORK_NAME, "code": code}
-            bodies[lang] = {"subject": _("Your code"), "text": text}
-    return bodies
-
-
-def _send_code(member: Member, contact: ContactPoint, purpose: str,
-               payload: dict[str, Any] | None = None) -> ConfirmationCode:
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    member.codes.filter(purpose=purpose, used_at__isnull=True).delete()
-    record = ConfirmationCode.objects.create(
-        member=member, contact=contact, purpose=purpose, code_hash=crypto.token_hash(code),
-        expires_at=timezone.now() + CODE_TTL, payload=payload or {})
-    outbox.send_to_member(member, "confirmation", _code_message(member, purpose, code),
-                          channels=[contact.kind])
-    return record
-
-
-@transaction.atomic
-def do_start_signup(data: MemberInput) -> ConfirmationCode:
-    """Create a pending member (or find the existing one) and send a code to confirm."""
-    matched = _existing_contact(data)
-    # The code goes by SMS to a phone, else by email, else over Signal to a Signal number.
-    kind = next(k for k in (Channel.SMS, Channel.EMAIL, Channel.SIGNAL) if k in data.contacts)
-    if matched is None:
-        member = Member.objects.create(status=Member.Status.PENDING, source="signup")
-        _apply(member, data)
-        contact = member.contacts.get(kind=kind)
-        return _send_code(member, contact, ConfirmationCode.Purpose.JOIN)
-    # Already known: say nothing different, apply the new settings once confirmed.
-    existing = matched.member
-    found = existing.contacts.filter(kind=kind).first()
-    if found is None or (not found.value_encrypted and _typed_value(found, data) is None):
-        found = matched
-    if not found.value_encrypted:
-        # Someone who left is joining again: their value was erased, so the code needs it.
-        found.value_encrypted = crypto.encrypt(_typed_value(found, data) or "")
-        found.save(update_fields=["value_encrypted"])
-    payload = {
-        "name": data.name, "language": data.language, "channels": data.channels,
-        "contacts": {k: crypto.encrypt(v) for k, v in data.contacts.items()},
-        "places": [p.__dict__ for p in data.places],
-    }
-    return _send_code(existing, found, ConfirmationCode.Purpose.JOIN, payload)
-
-
-def _check_code(record: ConfirmationCode, code: str) -> bool:
-    if record.used_at or record.expires_at < timezone.now():
-        return False
-    if record.attempts >= CODE_MAX_ATTEMPTS:
-        return False
-    if not secrets.compare_digest(record.code_hash, crypto.token_hash(code.strip())):
-        ConfirmationCode.objects.filter(pk=record.pk).update(attempts=record.attempts + 1)
-        return False
-    return True
-
-
-@transaction.atomic
-def do_confirm_code(code_id: int, code: str) -> Member | None:
-    """Confirm a join or leave code. Returns the member, or None if the code is wrong."""
-    record = (ConfirmationCode.objects.select_for_update().select_related("member", "contact")
-              .filter(pk=code_id).first())
-    if record is None or not _check_code(record, code):
-        return None
-    now = timezone.now()
-    record.used_at = now
-    record.save(update_fields=["used_at"])
-    member = record.member
-    if record.purpose == ConfirmationCode.Purpose.LEAVE:
-        do_opt_out(member)
-        return member
-    if record.payload:
-        p = record.payload
-        contacts = {k: crypto.decrypt(v) for k, v in p["contacts"].items()}
-        # A phone or email that another member has by now stays theirs.
-        contacts = {k: v for k, v in contacts.items() if not ContactPoint.objects.filter(
-            q_for(same_number(k), v)).exclude(member=member).exists()}
-        data = MemberInput(
-            name=p["name"], language=p["language"], channels=p["channels"],
-            contacts=contacts, places=[Place(**place) for place in p["places"]])
-        _apply(member, data)
-    member.status = Member.Status.ACTIVE
-    member.consent_at = now
-    member.opted_out_at = None
-    member.save(update_fields=["status", "consent_at", "opted_out_at"])
-    ContactPoint.objects.filter(pk=record.contact_id).update(verified_at=now)
-    confirmed = ContactPoint.objects.get(pk=record.contact_id)
-    _verify_same_number(confirmed, now)
-    # Every other contact chosen for alerts is confirmed by a link sent to it; a number
-    # that is both SMS and Signal gets one link (by SMS), which confirms it for both.
-    linked: set[str] = set()
-    waiting = sorted(member.contacts.filter(enabled=True, verified_at__isnull=True),
-                     key=lambda c: CHOOSABLE_CHANNELS.index(c.kind)
-                     if c.kind in CHOOSABLE_CHANNELS else len(CHOOSABLE_CHANNELS))
-    for other in waiting:
-        value = other.value if other.kind in PHONE_KINDS and other.value_encrypted else ""
-        if value and value in linked:
-            continue
-        linked.add(value)
-        _send_contact_link(member, other)
-    return member
-
-
-def _verify_same_number(contact: ContactPoint, now: Any) -> int:
+def verify_same_number(contact: ContactPoint, now: Any) -> int:
     """A phone number confirmed on one channel (a code or link by SMS, or over Signal) is
     confirmed for the member's other channel on the same number: SMS and Signal reach the
     same phone."""
@@ -352,49 +237,6 @@ def _verify_same_number(contact: ContactPoint, now: Any) -> int:
     return ContactPoint.objects.filter(pk__in=others).update(verified_at=now)
 
 
-CONTACT_LINK_SALT = "rapidresponse.members.confirm-contact"
-CONTACT_LINK_MAX_AGE = timedelta(days=7)
-
-
-def _send_contact_link(member: Member, contact: ContactPoint) -> None:
-    """A second contact given at sign-up is confirmed by a link sent to it."""
-    from django.core import signing
-    from django.urls import reverse
-
-    token = signing.dumps({"c": contact.pk, "b": contact.blind_index[:16]},
-                          salt=CONTACT_LINK_SALT)
-    url = settings.PUBLIC_URL + reverse("confirm_contact", args=[token])
-    bodies = {}
-    for lang in language_codes():
-        with translation.override(lang):
-            bodies[lang] = {
-                "subject": _("Confirm your address"),
-                "text": _("%(network)s: to also get alerts here, open %(url)s "
-                          "If you did not ask for this, ignore this message.")
-                % {"network": settings.NETWORK_NAME, "url": url}}
-    outbox.send_to_member(member, "confirmation", bodies, channels=[contact.kind])
-
-
-@transaction.atomic
-def do_confirm_contact(token: str) -> ContactPoint | None:
-    from django.core import signing
-
-    try:
-        data = signing.loads(token, salt=CONTACT_LINK_SALT,
-                             max_age=CONTACT_LINK_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    contact = ContactPoint.objects.select_related("member").filter(pk=data.get("c")).first()
-    if (contact is None or contact.blind_index[:16] != data.get("b")
-            or contact.member.status != Member.Status.ACTIVE):
-        return None
-    if contact.verified_at is None:
-        contact.verified_at = timezone.now()
-        contact.save(update_fields=["verified_at"])
-        _verify_same_number(contact, contact.verified_at)
-    return contact
-
-
 # --- Signal, from the member's own settings page ----------------------------------------
 
 SIGNAL_NUMBER_TRIES_PER_HOUR = 10
@@ -404,8 +246,6 @@ def signal_number_for(member: Member, raw: str) -> str | None:
     """The number to use for the member's Signal, from what they typed on their settings
     page: the number typed, else the member's Signal number as it is (None: no change), else
     their mobile phone. Raises ValidationError with a message for the member."""
-    from rapidresponse.lib import ratelimit
-
     current = member.contacts.filter(kind=Channel.SIGNAL).exclude(value_encrypted="").first()
     if not raw.strip():
         if current is not None:
@@ -427,66 +267,9 @@ def signal_number_for(member: Member, raw: str) -> str | None:
 
 
 @transaction.atomic
-def do_set_signal_contact(member: Member, number: str) -> ContactPoint:
-    """Send the member's alerts over Signal to this number (replacing their Signal number).
-
-    Confirmed at once when it is a phone number the member already confirmed (their SMS
-    number); another number is confirmed by a link sent to it over Signal."""
-    now = timezone.now()
-    index = index_for(Channel.SIGNAL, number)
-    contact = member.contacts.filter(kind=Channel.SIGNAL).first()
-    if contact is None:
-        contact = ContactPoint(member=member, kind=Channel.SIGNAL)
-    if contact.blind_index != index or not contact.value_encrypted:
-        contact.verified_at = None
-    contact.value_encrypted = crypto.encrypt(number)
-    contact.blind_index = index
-    contact.enabled = True
-    # Typed again: the member says it works now (it may have been stopped as not on Signal).
-    contact.disabled_at = None
-    contact.disabled_reason = ""
-    contact.save()
-    if contact.verified_at is None:
-        confirmed = member.contacts.filter(kind=Channel.SMS, verified_at__isnull=False,
-                                           blind_index=index_for(Channel.SMS, number))
-        if confirmed.exists():
-            contact.verified_at = now
-            contact.save(update_fields=["verified_at"])
-        else:
-            _send_contact_link(member, contact)
-    return contact
-
-
-@transaction.atomic
 def do_remove_signal_contact(member: Member) -> bool:
     """No more alerts over Signal: the member's Signal number is deleted."""
     return member.contacts.filter(kind=Channel.SIGNAL).delete()[0] > 0
-
-
-@transaction.atomic
-def do_start_leave(kind: str, raw: str) -> ConfirmationCode | None:
-    """Send a code to stop all alerts. None when the contact is not on the list.
-
-    A phone number may be a member's SMS or Signal contact: the code goes to the SMS one if
-    it still works, else over Signal."""
-    candidates = [c for c in find_contacts(kind, raw)
-                  if c.member.status != Member.Status.OPTED_OUT and c.value_encrypted]
-    if not candidates:
-        return None
-    contact = next((c for c in candidates if c.disabled_at is None), candidates[0])
-    return _send_code(contact.member, contact, ConfirmationCode.Purpose.LEAVE)
-
-
-def do_confirm_leave(kind: str, raw: str, code: str) -> Member | None:
-    value = normalise(kind, raw)
-    contacts = ContactPoint.objects.filter(q_for(same_number(kind), value))
-    record = (ConfirmationCode.objects
-              .filter(contact__in=contacts, purpose=ConfirmationCode.Purpose.LEAVE,
-                      used_at__isnull=True)
-              .order_by("-created_at").first())
-    if record is None:
-        return None
-    return do_confirm_code(record.pk, code)
 
 
 @transaction.atomic
@@ -494,7 +277,8 @@ def do_opt_out(member: Member) -> None:
     """Stop everything at once and forget what is not needed to honour the opt-out.
 
     The blind index stays (so the number is never messaged again); the encrypted contact
-    values, the name and the watch areas are deleted now.
+    values, the name and the watch areas are deleted now. Apps that keep more about the
+    member (queued messages, browsers) hear of it through `member_opted_out`.
     """
     now = timezone.now()
     member.status = Member.Status.OPTED_OUT
@@ -503,13 +287,7 @@ def do_opt_out(member: Member) -> None:
     member.save(update_fields=["status", "opted_out_at", "name"])
     member.watch_areas.all().delete()
     member.contacts.update(enabled=False, value_encrypted="")
-    from rapidresponse.channels.push.models import PushEndpoint
-
-    PushEndpoint.objects.filter(contact__member=member).delete()  # the browsers' indexes
-    from rapidresponse.delivery.models import Delivery, Status
-
-    Delivery.objects.filter(member=member, status=Status.QUEUED).update(
-        status=Status.SKIPPED, error="member opted out", updated_at=now)
+    member_opted_out.send(sender=Member, member=member)
 
 
 # --- CSV import -------------------------------------------------------------------------

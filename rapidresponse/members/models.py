@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +45,11 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return self.name or str(_("member %(id)s") % {"id": self.pk})
+
+
+#: How a contact of a channel whose value is neither a phone nor an email is shown (kind ->
+#: function of the decrypted value), filled by that channel's app when it is ready.
+MASKERS: dict[str, Callable[[str], str]] = {}
 
 
 class ContactPointQuerySet(models.QuerySet["ContactPoint"]):
@@ -93,12 +100,12 @@ class ContactPoint(models.Model):
 
     @property
     def masked(self) -> str:
+        """The contact as staff and the member may see it: never the whole number or
+        address. A channel whose value is not a phone or an email registers its own
+        (MASKERS: web push shows only the push services' host names)."""
         value = self.value
-        if self.kind == Channel.PUSH and value:
-            # The member's browsers (JSON): only the push services' host names are shown.
-            from rapidresponse.channels.push.subscriptions import describe
-
-            return describe(value)
+        if self.kind in MASKERS and value:
+            return MASKERS[self.kind](value)
         if self.kind == Channel.EMAIL and "@" in value:
             local, _, domain = value.partition("@")
             return f"{local[:1]}***@{domain}"

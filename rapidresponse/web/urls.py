@@ -5,8 +5,8 @@ from rapidresponse.alerts import views as alert_views
 from rapidresponse.channels.push import pwa
 from rapidresponse.delivery import views as delivery_views
 from rapidresponse.incidents import views as incident_views
-from rapidresponse.members import selfservice
-from rapidresponse.members import views as member_views
+from rapidresponse.membership import me_views, staff_views
+from rapidresponse.membership import views as membership_views
 from rapidresponse.web import views
 
 urlpatterns = [
@@ -15,20 +15,20 @@ urlpatterns = [
     path("report/thanks/", views.report_thanks, name="report_thanks"),
     path("map/", views.public_map, name="map"),
     path("rights/", views.know_your_rights, name="rights"),
-    path("join/", views.join, name="join"),
-    path("join/welcome/", views.joined, name="joined"),
-    path("code/<int:code_id>/", views.confirm_code, name="confirm_code"),
-    path("confirm/<str:token>/", views.confirm_contact, name="confirm_contact"),
-    path("leave/", views.leave, name="leave"),
-    path("leave/confirm/", views.leave_confirm, name="leave_confirm"),
-    path("leave/done/", views.left, name="left"),
-    path("me/", selfservice.me, name="me"),
-    path("me/code/", selfservice.me_code, name="me_code"),
-    path("me/save/", selfservice.me_save, name="me_save"),
-    path("me/leave/", selfservice.me_leave, name="me_leave"),
-    path("me/sign-out/", selfservice.me_sign_out, name="me_sign_out"),
-    path("me/push/subscribe/", selfservice.me_push_subscribe, name="me_push_subscribe"),
-    path("me/push/unsubscribe/", selfservice.me_push_unsubscribe, name="me_push_unsubscribe"),
+    path("join/", membership_views.join, name="join"),
+    path("join/welcome/", membership_views.joined, name="joined"),
+    path("code/<int:code_id>/", membership_views.confirm_code, name="confirm_code"),
+    path("confirm/<str:token>/", membership_views.confirm_contact, name="confirm_contact"),
+    path("leave/", membership_views.leave, name="leave"),
+    path("leave/confirm/", membership_views.leave_confirm, name="leave_confirm"),
+    path("leave/done/", membership_views.left, name="left"),
+    path("me/", me_views.me, name="me"),
+    path("me/code/", me_views.me_code, name="me_code"),
+    path("me/save/", me_views.me_save, name="me_save"),
+    path("me/leave/", me_views.me_leave, name="me_leave"),
+    path("me/sign-out/", me_views.me_sign_out, name="me_sign_out"),
+    path("me/push/subscribe/", me_views.me_push_subscribe, name="me_push_subscribe"),
+    path("me/push/unsubscribe/", me_views.me_push_unsubscribe, name="me_push_unsubscribe"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
@@ -40,7 +40,7 @@ urlpatterns = [
          name="incident"),
     path("console/incidents/<int:incident_id>/<slug:name>/", incident_views.incident_action,
          name="incident_action"),
-    path("console/members/", member_views.members, name="members"),
+    path("console/members/", staff_views.members, name="members"),
     path("console/messages/", delivery_views.message_log, name="message_log"),
     path("console/phone/<int:member_id>/", delivery_views.phone, name="phone"),
     path("console/deliveries/dead/", delivery_views.dead_letters, name="dead_letters"),

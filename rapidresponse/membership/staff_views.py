@@ -42,4 +42,4 @@ def members(request: HttpRequest) -> HttpResponse:
     context["by_language"] = list(Member.objects.filter(status="active")
                                   .values("language").annotate(n=Count("id"))
                                   .order_by("language"))
-    return render(request, "members/members.html", context, status=status)
+    return render(request, "membership/members.html", context, status=status)
