@@ -45,6 +45,7 @@ test: install
 check: install
 	$(VENV)/bin/ruff check rapidresponse tests bench
 	$(VENV)/bin/mypy rapidresponse
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py makemigrations --check --dry-run
 
 bench: migrate

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "rapidresponse.channels.sms",
     "rapidresponse.channels.email",
     "rapidresponse.channels.push",
+    "rapidresponse.channels.webhook",
     "rapidresponse.membership",
     "rapidresponse.alerts",
     "rapidresponse.incidents",

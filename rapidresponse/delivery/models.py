@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from rapidresponse.members.models import Channel
+
 
 class Kind(models.TextChoices):
     ALERT = "alert", _("Alert")
@@ -88,8 +90,6 @@ class Delivery(models.Model):
     @property
     def channel_label(self) -> str:
         """The channel's name in the reader's language."""
-        from rapidresponse.members.models import Channel
-
         return str(Channel(self.channel).label) if self.channel in Channel.values else self.channel
 
 
@@ -114,6 +114,4 @@ class ConsoleMessage(models.Model):
     @property
     def channel_label(self) -> str:
         """The channel's name in the reader's language."""
-        from rapidresponse.members.models import Channel
-
         return str(Channel(self.channel).label) if self.channel in Channel.values else self.channel

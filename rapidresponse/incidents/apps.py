@@ -6,10 +6,17 @@ class IncidentsConfig(AppConfig):
     label = "incidents"
 
     def ready(self) -> None:
+        """Registers incident expiry and the retention rules of incidents and reports
+        (periodic), the names of incident audit actions, and the hotline's handlers: a
+        verifier's YES, and any other text as an SMS report."""
         from rapidresponse.accounts import labels
-
-        # Registers incident expiry and the retention rules of incidents and reports.
-        from rapidresponse.incidents import periodic  # noqa: F401
+        from rapidresponse.channels.sms import inbound
+        from rapidresponse.channels.sms.keywords import Keyword
+        from rapidresponse.incidents import hotline, periodic
         from rapidresponse.incidents.models import AUDIT_ACTIONS, State
 
+        assert periodic  # imported for its registrations
         labels.register("incident", actions=AUDIT_ACTIONS, states=dict(State.choices))
+        inbound.answer(Keyword.YES)(lambda sender, language, _text:
+                                    hotline.verifier_going(sender, language))
+        inbound.conversation(hotline.converse)

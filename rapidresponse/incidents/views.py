@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from rapidresponse.accounts.access import VERIFY_ROLES, access_console, access_role, role_of
 from rapidresponse.accounts.models import AuditEntry, Role
 from rapidresponse.delivery.models import Delivery, Status
-from rapidresponse.incidents import actions, queries
+from rapidresponse.incidents import actions, hotline, queries
 from rapidresponse.incidents.access import access_incident, access_incident_for_verification
 from rapidresponse.incidents.forms import report_context
 from rapidresponse.incidents.models import (
@@ -73,6 +73,7 @@ def _incident_context(incident: Incident) -> dict[str, Any]:
                                 "boundary": geo.boundary(incident.cell)}),
         "outcomes": Outcome.choices,
         "previews": queries.previews_for(incident),
+        "sms_threads": hotline.threads_for_incident(incident.pk),
         "cents": settings.SMS_SEGMENT_COST_CENTS,
         "can_verify": incident.state in UNVERIFIED_STATES,
         "can_request": incident.state in UNVERIFIED_STATES,

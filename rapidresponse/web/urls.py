@@ -4,6 +4,7 @@ from django.urls import path
 from rapidresponse.alerts import views as alert_views
 from rapidresponse.channels.push import pwa
 from rapidresponse.delivery import views as delivery_views
+from rapidresponse.incidents import hotline_views
 from rapidresponse.incidents import views as incident_views
 from rapidresponse.membership import me_views, staff_views
 from rapidresponse.membership import views as membership_views
@@ -40,6 +41,10 @@ urlpatterns = [
          name="incident"),
     path("console/incidents/<int:incident_id>/<slug:name>/", incident_views.incident_action,
          name="incident_action"),
+    path("console/sms/<int:thread_id>/", hotline_views.thread_detail, name="sms_thread"),
+    path("console/sms/<int:thread_id>/reply/", hotline_views.thread_reply, name="sms_reply"),
+    path("console/sms/<int:thread_id>/file/", hotline_views.thread_file, name="sms_file"),
+    path("console/sms/<int:thread_id>/close/", hotline_views.thread_close, name="sms_close"),
     path("console/members/", staff_views.members, name="members"),
     path("console/messages/", delivery_views.message_log, name="message_log"),
     path("console/phone/<int:member_id>/", delivery_views.phone, name="phone"),

@@ -9,6 +9,8 @@ from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 from py_vapid import _check_sub
 
+from rapidresponse.channels.push import vapid
+
 
 @register()
 def check_vapid(app_configs: Any = None, **kwargs: Any) -> list[Error]:
@@ -16,8 +18,6 @@ def check_vapid(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     live = settings.CHANNEL_BACKENDS.get("push", "").endswith(".WebPushBackend")
     if settings.VAPID_PRIVATE_KEY or (live and settings.PRODUCTION):
         try:
-            from rapidresponse.channels.push import vapid
-
             vapid.keys()
         except ImproperlyConfigured as exc:
             errors.append(Error(str(exc), id="push.E001"))

@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rapidresponse.channels.sms.segments import sms_text
+from rapidresponse.delivery.models import Delivery
 from rapidresponse.delivery.transport import (
     Attempt,
     Outbound,
@@ -209,8 +210,6 @@ class TwilioSmsBackend(Transport):
         """No SID came back: look for a message to this number created around the attempt
         that no other delivery already accounts for (and, where Twilio kept the body, with
         this attempt's text)."""
-        from rapidresponse.delivery.models import Delivery
-
         start, end = started_at - RECONCILE_BEFORE, started_at + RECONCILE_AFTER
         found: list[dict[str, Any]] = []
         expected = sms_text(text) if text else ""

@@ -1,16 +1,17 @@
-"""The SMS channel's parts of the console pages: the disabled notice and the conversations."""
+"""The SMS channel's parts of the console pages: the disabled notice, the inbox of
+conversations, a list of threads with a reply form each, and what Twilio said of our SMS."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
-from django.urls import reverse
 
-from rapidresponse.channels.sms import actions
+from rapidresponse.channels.sms import receipts
+from rapidresponse.channels.sms.models import SmsThread
+from rapidresponse.channels.sms.threads import MAX_REPLY, open_threads
 from rapidresponse.channels.sms.twilio import TwilioSmsBackend, configured
 from rapidresponse.delivery.transport import transport_for
-from rapidresponse.incidents.models import Incident
 
 register = template.Library()
 
@@ -26,20 +27,20 @@ def sms_notice() -> dict[str, Any]:
 
 
 @register.inclusion_tag("sms/_threads.html", takes_context=True)
-def sms_threads(context: Any, incident: Incident) -> dict[str, Any]:
-    threads = [{"thread": t, "messages": list(t.messages.select_related("author"))}
-               for t in actions.threads_for_incident(incident.pk)]
-    return {"threads": threads, "csrf_token": context.get("csrf_token"),
-            "next": reverse("incident", args=[incident.pk]), "max_reply": actions.MAX_REPLY}
+def sms_threads(context: Any, threads: list[SmsThread], next_url: str) -> dict[str, Any]:
+    """These conversations in full, each with a reply form that comes back to `next_url`."""
+    return {"threads": [{"thread": t, "messages": list(t.messages.select_related("author"))}
+                        for t in threads],
+            "csrf_token": context.get("csrf_token"), "next": next_url, "max_reply": MAX_REPLY}
 
 
 @register.inclusion_tag("sms/_inbox.html")
 def sms_inbox() -> dict[str, Any]:
-    return {"threads": list(actions.open_threads())}
+    return {"threads": list(open_threads())}
 
 
 @register.inclusion_tag("sms/_receipts.html")
 def sms_receipts(alerts: list[Any]) -> dict[str, Any]:
     """What Twilio said became of the SMS of these alerts (status callbacks)."""
-    counts = actions.receipts_by_status([a.message_id for a in alerts]) if alerts else {}
+    counts = receipts.receipts_by_status([a.message_id for a in alerts]) if alerts else {}
     return {"receipts": sorted(counts.items())}

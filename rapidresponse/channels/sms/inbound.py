@@ -1,0 +1,117 @@
+"""Texts received on the hotline number, and where each one goes.
+
+A text is handled once (by Twilio's MessageSid). Then, in this order:
+1. the carriers' keywords (compliance.py): STOP and its family, START, HELP, ESPAÑOL /
+   ENGLISH — always, whatever else was asked;
+2. a one-word answer (YES) goes to the apps that asked this sender something (`answers`):
+   the first that claims it replies; when none does and no conversation asked a question,
+   the sender hears that nothing is waiting for an answer;
+3. anything else goes to the conversation (`conversation`): the SMS report of incidents.
+
+The apps above this channel register their handlers when they are ready, so this module
+never imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from rapidresponse.channels.sms import compliance, texts
+from rapidresponse.channels.sms.keywords import Keyword, guess_language, keyword_of
+from rapidresponse.channels.sms.models import InboundSms, SmsThread, SmsThreadMessage, ThreadState
+from rapidresponse.channels.sms.segments import sms_text
+from rapidresponse.channels.sms.threads import Sender, identify, log_message, thread_for
+from rapidresponse.members.models import Member, language_codes
+
+# Twilio joins a long SMS into one Body of at most 1600 characters.
+MAX_INBOUND = 1600
+
+#: A handler gets the sender, their language and the text, and returns the reply; for an
+#: answer, "" means "I asked this sender nothing".
+Handler = Callable[[Sender, str, str], str]
+_answers: dict[Keyword, list[Handler]] = {}
+_conversation: list[Handler] = []
+
+
+def answer(keyword: Keyword) -> Callable[[Handler], Handler]:
+    """Register a handler for a one-word answer (a decorator)."""
+    def register(fn: Handler) -> Handler:
+        _answers.setdefault(keyword, []).append(fn)
+        return fn
+    return register
+
+
+def conversation(fn: Handler) -> Handler:
+    """Register what handles any text that is neither a keyword nor a claimed answer (one
+    handler; the last registered wins)."""
+    _conversation[:] = [fn]
+    return fn
+
+
+def receive(message_sid: str, sender_raw: str, body: str) -> str:
+    """Process one received SMS exactly once; return the reply ("" for none). A retried
+    webhook (same MessageSid) gets the reply given the first time and changes nothing."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = InboundSms.objects.create(message_sid=message_sid[:64])
+        except IntegrityError:
+            return InboundSms.objects.get(message_sid=message_sid[:64]).reply
+        reply = sms_text(handle(sender_raw, body))
+        InboundSms.objects.filter(pk=record.pk).update(reply=reply)
+    return reply
+
+
+def handle(sender_raw: str, body: str) -> str:
+    text = body.replace("\x00", "").strip()[:MAX_INBOUND]
+    sender = identify(sender_raw.replace("\x00", ""))
+    member = sender.member
+    keyword, keyword_language = keyword_of(text)
+    existing = SmsThread.objects.filter(blind_index=sender.index).first()
+    language = _language(member, existing, text, keyword_language)
+    if member is not None and member.status == Member.Status.OPTED_OUT:
+        # An opted-out number gets nothing, ever, until it opts in again.
+        return compliance.opt_in(sender, language) if keyword == Keyword.OPT_IN else ""
+    if keyword == Keyword.OPT_OUT:
+        return compliance.opt_out(sender, language, text)
+    thread = thread_for(sender, language, create=False)
+    if keyword in (Keyword.OPT_IN, Keyword.HELP, Keyword.SPANISH, Keyword.ENGLISH):
+        log_message(thread, SmsThreadMessage.Direction.IN, text)
+        if keyword == Keyword.OPT_IN:
+            reply = compliance.opt_in(sender, language)
+        elif keyword == Keyword.HELP:
+            reply = texts.text("help", language)
+        else:
+            reply = compliance.set_language(sender, thread, keyword.value)
+        log_message(thread, SmsThreadMessage.Direction.OUT, reply)
+        return reply
+    if keyword is not None:
+        claimed = next((r for r in (h(sender, language, text)
+                                    for h in _answers.get(keyword, [])) if r), "")
+        asked = thread is not None and thread.state in (ThreadState.WHERE, ThreadState.WHAT)
+        if claimed or not asked:
+            # A conversation that asked where or what takes the word as its answer.
+            log_message(thread, SmsThreadMessage.Direction.IN, text)
+            reply = claimed or texts.text("nothing_pending", language)
+            log_message(thread, SmsThreadMessage.Direction.OUT, reply)
+            return reply
+    if not _conversation:
+        return texts.text("help", language)
+    return _conversation[0](sender, language, text)
+
+
+def _language(member: Member | None, thread: SmsThread | None, text: str,
+              keyword_language: str) -> str:
+    """The sender's language: a Spanish keyword says Spanish; otherwise the member's choice,
+    the conversation's, or a guess from the words."""
+    if keyword_language == "es":
+        return "es"
+    codes = language_codes()
+    if member is not None and member.language in codes:
+        return member.language
+    if thread is not None and thread.language in codes:
+        return thread.language
+    return keyword_language or guess_language(text, settings.LANGUAGE_CODE)
