@@ -231,9 +231,6 @@ class VerificationIn(Schema):
 def record_verification(request: HttpRequest, incident_id: int, payload: VerificationIn) -> Any:
     access_role(request.user, VERIFY_ROLES)
     incident = access_incident(request.user, incident_id)
-    if len(payload.notes) > 2000:
-        raise InvalidInput({"notes": _("Too long: %(limit)s characters at most.")
-                            % {"limit": 2000}})
     incident_actions.do_record_verification(incident, request.user,  # type: ignore[arg-type]
                                             payload.outcome, payload.notes)
     incident.refresh_from_db()

@@ -1,6 +1,7 @@
 """Reports, clustering into incidents, verification and the incident state machine.
 
-Every transition goes through `_transition`, which writes an audit entry."""
+Every transition goes through `_transition`, which follows the table in transitions.py and
+writes an audit entry."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from rapidresponse.alerts.actions import do_send_alert, do_send_follow_up
 from rapidresponse.delivery import outbox
 from rapidresponse.incidents.messages import dispatch_bodies
 from rapidresponse.incidents.models import (
+    OPEN_STATES,
     UNVERIFIED_STATES,
     Activity,
     Agency,
@@ -35,6 +37,7 @@ from rapidresponse.incidents.models import (
     VerificationRequest,
 )
 from rapidresponse.incidents.queries import facts_of
+from rapidresponse.incidents.transitions import RULED_OUT, TABLE, Step, allowed
 from rapidresponse.lib import crypto, geo
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.contacts import index_for, kind_of, normalise
@@ -235,23 +238,28 @@ def corroboration(incident: Incident) -> int:
     return len(keys) + anonymous
 
 
-def _transition(incident: Incident, to: str, actor: Actor, action: str,
-                allowed: tuple[str, ...], **detail: Any) -> None:
+def _transition(incident: Incident, step: Step, actor: Actor, *, to: str | None = None,
+                **detail: Any) -> None:
+    """Move the incident along the table (transitions.py), under a row lock, and record it."""
+    transition = TABLE[step]
     locked = Incident.objects.select_for_update().get(pk=incident.pk)
-    if locked.state not in allowed:
+    if locked.state not in transition.allowed_from:
         raise TransitionError(
             _("This incident is %(state)s; that action is not possible now.")
             % {"state": State(locked.state).label})
     from_state = locked.state
-    incident.state = to
+    target = to or transition.to
+    assert target is not None
+    incident.state = target
     now = timezone.now()
-    if to == State.CONFIRMED:
+    if target == State.CONFIRMED:
         incident.confirmed_at = now
-    if to not in (State.REPORTED, State.VERIFYING, State.CONFIRMED):
+    if target not in OPEN_STATES:
         incident.closed_at = now
     # Only the fields this transition owns: the caller's copy may predate a new report.
     incident.save(update_fields=["state", "confirmed_at", "closed_at", "updated_at"])
-    audit.record(actor, action, incident, from_state=from_state, to_state=to, **detail)
+    audit.record(actor, transition.audit or f"incident.{target}", incident,
+                 from_state=from_state, to_state=target, **detail)
 
 
 def on_call_verifiers(incident: Incident, limit: int) -> list[Staff]:
@@ -270,8 +278,7 @@ def on_call_verifiers(incident: Incident, limit: int) -> list[Staff]:
 
 @transaction.atomic
 def do_request_verification(incident: Incident, actor: Actor) -> list[VerificationRequest]:
-    _transition(incident, State.VERIFYING, actor, "incident.verification_requested",
-                (State.REPORTED, State.VERIFYING))
+    _transition(incident, Step.REQUEST_VERIFICATION, actor)
     url = settings.PUBLIC_URL + reverse("verify", args=[incident.pk])
     requests = []
     already = set(incident.verification_requests.values_list("verifier_id", flat=True))
@@ -288,46 +295,53 @@ def do_request_verification(incident: Incident, actor: Actor) -> list[Verificati
     return requests
 
 
+MAX_NOTES = 2000
+
+
 @transaction.atomic
 def do_record_verification(incident: Incident, verifier: User, outcome: str,
                            notes: str = "") -> Verification:
     """A verifier's finding. Enough distinct confirmations confirm the incident and alert."""
+    errors = {}
     if outcome not in Outcome.values:
-        raise InvalidInput({"outcome": _("Choose an outcome.")})
+        errors["outcome"] = _("Choose an outcome.")
+    notes = str(notes or "").strip()
+    if len(notes) > MAX_NOTES:
+        errors["notes"] = _("Too long: %(limit)s characters at most.") % {"limit": MAX_NOTES}
+    if errors:
+        raise InvalidInput(errors)
     # Lock the incident first: findings recorded at the same moment are counted one after
     # the other, so two simultaneous confirmations still reach VERIFICATIONS_REQUIRED.
     Incident.objects.select_for_update().get(pk=incident.pk)
     incident.refresh_from_db()
-    if incident.state not in UNVERIFIED_STATES:
+    if not allowed(incident, Step.RECORD_FINDING):
         raise TransitionError(
             _("This incident is %(state)s; that action is not possible now.")
             % {"state": State(incident.state).label})
     verification, _created = Verification.objects.update_or_create(
         incident=incident, verifier=verifier, defaults={"outcome": outcome, "notes": notes})
-    audit.record(verifier, "incident.verification_recorded", incident, outcome=outcome)
+    audit.record(verifier, TABLE[Step.RECORD_FINDING].audit, incident, outcome=outcome)
     if outcome == Outcome.CONFIRMED:
         confirmations = incident.verifications.filter(outcome=Outcome.CONFIRMED).count()
         if confirmations >= settings.VERIFICATIONS_REQUIRED:
-            _transition(incident, State.CONFIRMED, verifier, "incident.confirmed",
-                        UNVERIFIED_STATES, confirmations=confirmations)
+            _transition(incident, Step.CONFIRM, verifier, confirmations=confirmations)
             do_send_alert(facts_of(incident), verifier)
     else:
-        _transition(incident, outcome, verifier, f"incident.{outcome}", UNVERIFIED_STATES)
+        _transition(incident, Step.RULE_OUT, verifier, to=RULED_OUT[Outcome(outcome)])
     return verification
 
 
 @transaction.atomic
 def do_resolve(incident: Incident, actor: Actor) -> None:
     """The activity is over: tell everyone who got the alert."""
-    _transition(incident, State.RESOLVED, actor, "incident.resolved", (State.CONFIRMED,))
+    _transition(incident, Step.RESOLVE, actor)
     do_send_follow_up(facts_of(incident), "all_clear", actor)
 
 
 @transaction.atomic
 def do_send_correction(incident: Incident, actor: Actor) -> None:
     """The alert was wrong: mark a false alarm and correct it to exactly the same people."""
-    _transition(incident, State.FALSE_ALARM, actor, "incident.corrected",
-                (State.CONFIRMED, State.RESOLVED))
+    _transition(incident, Step.CORRECT, actor)
     do_send_follow_up(facts_of(incident), "correction", actor)
 
 
@@ -352,8 +366,7 @@ def do_expire_stale(now: datetime | None = None) -> int:
                                             last_report_at__lt=cutoff):
         with transaction.atomic():
             try:
-                _transition(incident, State.EXPIRED, None, "incident.expired",
-                            UNVERIFIED_STATES)
+                _transition(incident, Step.EXPIRE, None)
                 count += 1
             except TransitionError:
                 continue

@@ -10,7 +10,8 @@ from django.db.models import Count, Q, QuerySet
 from rapidresponse.alerts.actions import has_alert
 from rapidresponse.alerts.compose import AlertFacts
 from rapidresponse.alerts.preview import CostPreview, cost_preview
-from rapidresponse.incidents.models import OPEN_STATES, UNVERIFIED_STATES, Incident, State
+from rapidresponse.incidents.models import OPEN_STATES, Incident, State
+from rapidresponse.incidents.transitions import next_messages
 from rapidresponse.lib import geo
 
 PUBLIC_STATES = (State.CONFIRMED,)
@@ -89,14 +90,8 @@ def facts_of(incident: Incident) -> AlertFacts:
 
 
 def previews_for(incident: Incident) -> list[CostPreview]:
-    """The messages this incident may send next, each with its SMS cost."""
-    alerted = has_alert(incident.pk)
+    """The messages this incident may send next (transitions.next_messages), each with its
+    SMS cost."""
     facts = facts_of(incident)
-    if incident.state in UNVERIFIED_STATES and not alerted:
-        return [cost_preview(facts, "alert")]
-    kinds = []
-    if incident.state == State.CONFIRMED and alerted:
-        kinds.append("all_clear")
-    if incident.state in (State.CONFIRMED, State.RESOLVED) and alerted:
-        kinds.append("correction")
-    return [cost_preview(facts, kind) for kind in kinds]
+    return [cost_preview(facts, kind)
+            for kind in next_messages(incident, alerted=has_alert(incident.pk))]

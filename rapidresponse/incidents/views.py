@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from rapidresponse.accounts.access import VERIFY_ROLES, access_console, access_role, role_of
 from rapidresponse.accounts.models import AuditEntry, Role
 from rapidresponse.delivery.models import Delivery, Status
-from rapidresponse.incidents import actions, hotline, queries
+from rapidresponse.incidents import actions, hotline, queries, transitions
 from rapidresponse.incidents.access import access_incident, access_incident_for_verification
 from rapidresponse.incidents.forms import report_context
 from rapidresponse.incidents.models import (
@@ -26,7 +26,6 @@ from rapidresponse.incidents.models import (
     Incident,
     Outcome,
     Source,
-    State,
 )
 from rapidresponse.lib import geo
 from rapidresponse.lib.errors import InvalidInput
@@ -75,10 +74,7 @@ def _incident_context(incident: Incident) -> dict[str, Any]:
         "previews": queries.previews_for(incident),
         "sms_threads": hotline.threads_for_incident(incident.pk),
         "cents": settings.SMS_SEGMENT_COST_CENTS,
-        "can_verify": incident.state in UNVERIFIED_STATES,
-        "can_request": incident.state in UNVERIFIED_STATES,
-        "can_resolve": incident.state == State.CONFIRMED,
-        "can_correct": incident.state in (State.CONFIRMED, State.RESOLVED),
+        "can": transitions.possible(incident),
     }
 
 
@@ -119,18 +115,11 @@ def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpRe
         _run(request, incident, actions.do_set_cross_streets,
              request.POST.get("cross_streets", ""), request.user)
     elif name == "outcome":
-        _run(request, incident, _record, request.user, request.POST.get("outcome", ""),
-             request.POST.get("notes", ""))
+        _run(request, incident, actions.do_record_verification, request.user,
+             request.POST.get("outcome", ""), request.POST.get("notes", ""))
     else:
         return HttpResponse(status=404)
     return redirect("incident", incident_id=incident.pk)
-
-
-def _record(incident: Incident, user: Any, outcome: str, notes: str) -> None:
-    if len(notes) > 2000:
-        raise InvalidInput({"notes": _("Too long: %(limit)s characters at most.")
-                            % {"limit": 2000}})
-    actions.do_record_verification(incident, user, outcome, notes)
 
 
 @login_required
@@ -146,8 +135,9 @@ def verify(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = access_incident_for_verification(request.user, incident_id)
     if request.method == "POST":
         try:
-            _record(incident, request.user, request.POST.get("outcome", ""),
-                    request.POST.get("notes", ""))
+            actions.do_record_verification(
+                incident, request.user,  # type: ignore[arg-type]  # signed in
+                request.POST.get("outcome", ""), request.POST.get("notes", ""))
         except (actions.TransitionError, InvalidInput) as exc:
             text = (" ".join(exc.errors.values()) if isinstance(exc, InvalidInput)
                     else str(exc))
