@@ -22,8 +22,6 @@ def _guarded(job: PeriodicJob) -> None:
         job.run()
     except Exception:
         log.exception("periodic job %s failed", job.name)
-    finally:
-        close_old_connections()
 
 
 def run_due(last_run: dict[str, float], now: float) -> list[str]:
@@ -42,7 +40,10 @@ def run_due(last_run: dict[str, float], now: float) -> list[str]:
 def loop(stop: threading.Event) -> None:
     last_run: dict[str, float] = {}
     while not stop.is_set():
-        run_due(last_run, time.monotonic())
+        try:
+            run_due(last_run, time.monotonic())
+        finally:
+            close_old_connections()
         stop.wait(TICK_S)
 
 
