@@ -15,13 +15,14 @@ UV := $(UV_VENV)/bin/uv
 .PHONY: install lock lock-upgrade run serve worker migrate seed test test-fast check lint typecheck bench messages clean
 
 # Installs the lock, hash-checked, then the project itself without its dependencies (they
-# are in the lock) and without build isolation (setuptools and wheel are in the lock too).
-# No unpinned download.
+# are in the lock) and without build isolation (setuptools and wheel are in the lock too),
+# then checks that the lock still satisfies pyproject.toml. No unpinned download.
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) tools/check_lock.py
 	@touch $@
 
 install: $(VENV)/.installed
@@ -72,7 +73,7 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 check: install
-	$(VENV)/bin/ruff check rapidresponse tests bench
+	$(VENV)/bin/ruff check rapidresponse tests bench tools
 	$(VENV)/bin/mypy rapidresponse
 	$(PY) manage.py makemigrations --check --dry-run
 
