@@ -5,17 +5,47 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 PYTEST_ARGS ?=
+# Exact versions with hashes of everything .venv gets: written by `make lock` only.
+LOCK := requirements.lock
+# The tool that writes the lock, installed on demand by `make lock` (not by `make install`).
+UV_VERSION := 0.13.8
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
 
-.PHONY: install run serve worker migrate seed test test-fast check lint typecheck bench messages clean
+.PHONY: install lock lock-upgrade run serve worker migrate seed test test-fast check lint typecheck bench messages clean
 
-$(VENV)/.installed: pyproject.toml
+# Installs the lock, hash-checked, then the project itself without its dependencies (they
+# are in the lock) and without build isolation (setuptools and wheel are in the lock too),
+# then checks that the lock still satisfies pyproject.toml. No unpinned download.
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) tools/check_lock.py
 	@touch $@
 
 install: $(VENV)/.installed
+
+# Re-resolves the lock after a change to pyproject.toml's dependencies, keeping every
+# version that still fits; `make lock-upgrade` moves everything to the newest allowed
+# version, `make lock LOCK_ARGS='--upgrade-package django'` one package. One lock for
+# every platform (uv's universal resolution) from the oldest Python pyproject allows,
+# with the hashes of every file of each version, so it installs on Linux x86_64 and aarch64.
+lock: $(UV_VENV)/.uv-$(UV_VERSION)
+	$(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
+	  | $(UV) pip compile --quiet --no-config --universal --python-version 3.11 --all-extras \
+	      --generate-hashes --custom-compile-command 'make lock' $(LOCK_ARGS) \
+	      -o $(LOCK) pyproject.toml -
+
+lock-upgrade:
+	$(MAKE) lock LOCK_ARGS='--upgrade $(LOCK_ARGS)'
+
+$(UV_VENV)/.uv-$(UV_VERSION):
+	rm -rf $(UV_VENV)
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	@touch $@
 
 migrate: install
 	@mkdir -p var
@@ -43,7 +73,7 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 check: install
-	$(VENV)/bin/ruff check rapidresponse tests bench
+	$(VENV)/bin/ruff check rapidresponse tests bench tools
 	$(VENV)/bin/mypy rapidresponse
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py makemigrations --check --dry-run
@@ -58,4 +88,4 @@ messages: install
 	cd rapidresponse && ../$(PY) ../manage.py compilemessages -l es
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(UV_VENV) var .pytest_cache .mypy_cache .ruff_cache
