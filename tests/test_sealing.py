@@ -4,12 +4,14 @@ it once the send is recorded. Observed at the far side: the Twilio stub's receiv
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from rapidresponse.delivery import outbox, sealing
-from rapidresponse.delivery.models import Delivery, Status
+from rapidresponse.delivery.models import ConsoleMessage, Delivery, Status
 from tests.conftest import make_member
 from tests.stubs.twilio_stub import serve_for
 
@@ -88,3 +90,42 @@ def test_a_message_without_the_mark_never_asks_a_keeper(twilio, db):
     outbox.drain()
     [sent] = twilio.messages_to(PHONE)
     assert sent.body == "Meeting at 7." and KEEPER.asked == []
+
+
+def test_a_lost_answer_to_a_sealed_message_is_found_at_twilio_not_resent(twilio, db, settings):
+    """Twilio kept the body (no ContentRetention) and it holds the code, which the stored
+    text does not: the reconcile finds the message without comparing texts."""
+    settings.TWILIO_CONTENT_RETENTION = ""
+    member = make_member("Ana", "en", phone=PHONE)
+    message = sealed_message(member, "482913")
+    twilio.drop_next()
+    outbox.drain()
+    delivery = Delivery.objects.get(message=message)
+    assert delivery.status == Status.UNKNOWN
+    Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    outbox.reconcile_unknown()
+    outbox.drain()
+    delivery.refresh_from_db()
+    assert delivery.status == Status.SENT
+    [sent] = twilio.messages_to(PHONE)
+    assert sent.body == "your code is 482913."
+
+
+# --- the console backends (the demo) -------------------------------------------------------
+
+
+def test_the_console_log_records_the_mark_and_the_terminal_shows_the_code(db, capsys):
+    member = make_member("Ana", "en", phone=PHONE)
+    message = sealed_message(member, "482913")
+    outbox.drain()
+    logged = ConsoleMessage.objects.get(delivery__message=message)
+    assert logged.text == f"your code is {sealing.MARK}."
+    assert capsys.readouterr().out == f"[sms to ***0101, member {member.pk}] your code is 482913.\n"
+
+
+def test_the_console_backends_print_nothing_else(db, capsys):
+    member = make_member("Ana", "en", phone=PHONE)
+    outbox.send_to_member(member, "notice", {"en": {"text": "Meeting at 7."}})
+    outbox.drain()
+    assert ConsoleMessage.objects.get(member=member).text == "Meeting at 7."
+    assert capsys.readouterr().out == ""
