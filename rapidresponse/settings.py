@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "rapidresponse.channels.email",
     "rapidresponse.channels.push",
     "rapidresponse.channels.webhook",
+    "rapidresponse.codes",
     "rapidresponse.membership",
     "rapidresponse.alerts",
     "rapidresponse.incidents",

@@ -20,6 +20,7 @@ from rapidresponse.members.actions import MemberInput, do_create_member, place_f
 from rapidresponse.members.contacts import normalise
 from rapidresponse.members.models import Member
 from rapidresponse.zones.models import Zone, ZoneCell
+from tests.codes_support import inbox  # noqa: F401  (a fixture: codes as the demo shows them)
 
 # Boyle Heights, Los Angeles, and places at known distances from it.
 BOYLE = (34.0339, -118.2036)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from rapidresponse.accounts.models import ApiToken, AuditEntry
 from rapidresponse.accounts.tokens import do_issue_token
 from rapidresponse.alerts.models import Alert
+from rapidresponse.codes.models import OneTimeCode
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import ConsoleMessage, Delivery, Message
 from rapidresponse.incidents.actions import (
@@ -26,7 +27,7 @@ from rapidresponse.jobs.retention import enforce_retention
 from rapidresponse.lib import crypto
 from rapidresponse.members.actions import do_opt_out
 from rapidresponse.members.contacts import find_contact
-from rapidresponse.members.models import ConfirmationCode, ContactPoint, Member
+from rapidresponse.members.models import ContactPoint, Member
 from tests.conftest import BOYLE, FAR, make_member
 
 DAY = timedelta(days=1)
@@ -273,19 +274,19 @@ def test_opted_out_member_is_forgotten_after_the_period(db, now, settings):
 def test_codes_are_deleted_a_day_after_they_expire(client, db, now):
     member = make_member("Ana", "es", phone="+12135550101")
     client.post("/leave/", {"contact": "+12135550101"})
-    code = ConfirmationCode.objects.get(member=member)
-    age(ConfirmationCode, code.pk, "expires_at", now - DAY - timedelta(minutes=1))
+    code = OneTimeCode.objects.get(member=member)
+    age(OneTimeCode, code.pk, "expires_at", now - DAY - timedelta(minutes=1))
     enforce_retention(now=now)
-    assert not ConfirmationCode.objects.filter(pk=code.pk).exists()
+    assert not OneTimeCode.objects.filter(pk=code.pk).exists()
 
 
 def test_codes_expired_less_than_a_day_ago_are_kept(client, db, now):
     member = make_member("Ana", "es", phone="+12135550101")
     client.post("/leave/", {"contact": "+12135550101"})
-    code = ConfirmationCode.objects.get(member=member)
-    age(ConfirmationCode, code.pk, "expires_at", now - DAY + timedelta(minutes=1))
+    code = OneTimeCode.objects.get(member=member)
+    age(OneTimeCode, code.pk, "expires_at", now - DAY + timedelta(minutes=1))
     enforce_retention(now=now)
-    assert ConfirmationCode.objects.filter(pk=code.pk).exists()
+    assert OneTimeCode.objects.filter(pk=code.pk).exists()
 
 
 # --- staff ---------------------------------------------------------------------------------

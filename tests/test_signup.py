@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone, translation
 
+from rapidresponse.codes.models import OneTimeCode
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import ConsoleMessage, Delivery, Status
 from rapidresponse.incidents.actions import (
@@ -21,11 +22,15 @@ from rapidresponse.incidents.actions import (
 )
 from rapidresponse.lib import geo
 from rapidresponse.members.contacts import find_contact
-from rapidresponse.members.models import ConfirmationCode, Member
-from rapidresponse.membership.actions import CODE_MAX_ATTEMPTS
+from rapidresponse.members.models import Member
+from rapidresponse.membership.actions import JOIN
 from rapidresponse.zones.models import ZoneCell
+from tests.codes_support import current
 from tests.conftest import BOYLE, NEAR, make_member
 from tests.test_members import all_stored_text
+
+pytestmark = pytest.mark.usefixtures("inbox")
+CODE_MAX_ATTEMPTS = JOIN.max_attempts
 
 PHONE = "(213) 555-0123"
 E164 = "+12135550123"
@@ -82,24 +87,26 @@ def spanish(message: str) -> str:
 
 
 def code_from_outbox(member: Member) -> str:
-    outbox.drain()
-    message = ConsoleMessage.objects.filter(member=member).order_by("-id").first()
-    assert message is not None, "no message reached the member"
-    found = re.findall(r"\b\d{6}\b", message.text)
-    assert len(found) == 1, message.text
-    return found[0]
+    """The code as the member got it (the console backend's standard output)."""
+    return current().code(member)
 
 
-def code_id(response: Any) -> int:
+def code_id(response: Any) -> str:
     assert response.status_code == 302, response.content
-    match = re.fullmatch(r"/code/(\d+)/", response["Location"])
+    match = re.fullmatch(r"/code/([A-Za-z0-9_-]{20,32})/", response["Location"])
     assert match, response["Location"]
-    return int(match.group(1))
+    return match.group(1)
 
 
-def sign_up(client: Client, **overrides: Any) -> tuple[Member, int, str]:
+def member_of(cid: str) -> Member:
+    member = OneTimeCode.objects.get(public_id=cid).member
+    assert member is not None
+    return member
+
+
+def sign_up(client: Client, **overrides: Any) -> tuple[Member, str, str]:
     cid = code_id(client.post("/join/", form(**overrides)))
-    member = ConfirmationCode.objects.get(pk=cid).member
+    member = member_of(cid)
     return member, cid, code_from_outbox(member)
 
 
@@ -144,7 +151,7 @@ def test_join_page_lists_the_neighbourhoods(client, zone):
 
 def test_sign_up_creates_a_pending_member(client, db):
     cid = code_id(client.post("/join/", form()))
-    member = ConfirmationCode.objects.get(pk=cid).member
+    member = member_of(cid)
     assert member.status == Member.Status.PENDING
     assert member.name == "Ana" and member.language == "es"
     assert member.contacts.get().value == E164
@@ -229,7 +236,7 @@ def test_fewer_wrong_codes_than_the_limit_still_allow_the_right_one(client, db):
 
 def test_expired_code_fails(client, db):
     member, cid, code = sign_up(client)
-    ConfirmationCode.objects.filter(pk=cid).update(
+    OneTimeCode.objects.filter(public_id=cid).update(
         expires_at=timezone.now() - timedelta(seconds=1))
     response = client.post(f"/code/{cid}/", {"code": code})
     assert response.status_code == 400
@@ -375,7 +382,7 @@ def test_unknown_language_is_refused(client, db):
 def normalised_page(response: Any) -> str:
     page = response.content.decode()
     page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
-    return re.sub(r"/code/\d+/", "/code/N/", page)
+    return re.sub(r"/code/[^/]+/", "/code/N/", page)
 
 
 def test_signing_up_again_looks_exactly_like_a_first_sign_up(db):
@@ -384,7 +391,7 @@ def test_signing_up_again_looks_exactly_like_a_first_sign_up(db):
     first = newcomer.post("/join/", form(phone="+12135550177"))
     again = known.post("/join/", form(phone="+12135550188"))
     assert first.status_code == again.status_code == 302
-    assert re.sub(r"\d+", "N", first["Location"]) == re.sub(r"\d+", "N", again["Location"])
+    assert len(code_id(first)) == len(code_id(again))  # /code/<a random id>/ both
     assert normalised_page(newcomer.get(first["Location"])) == normalised_page(
         known.get(again["Location"]))
 
@@ -577,32 +584,25 @@ def test_signing_up_with_the_email_of_another_member_leaves_it_theirs(client, db
 
 def test_a_spanish_reader_who_picks_no_language_gets_spanish(client, db):
     response = client.post("/join/", form(language=None), HTTP_ACCEPT_LANGUAGE="es")
-    assert ConfirmationCode.objects.get(pk=code_id(response)).member.language == "es"
+    assert member_of(code_id(response)).language == "es"
 
 
 def test_an_english_reader_who_picks_no_language_gets_english(client, db):
     response = client.post("/join/", form(language=None), HTTP_ACCEPT_LANGUAGE="en")
-    assert ConfirmationCode.objects.get(pk=code_id(response)).member.language == "en"
+    assert member_of(code_id(response)).language == "en"
 
 
 def test_second_contact_gets_alerts_once_its_link_is_opened(client, zone, deliver):
     """Sign up with SMS and email: the code confirms the phone, a link confirms the email."""
-    import re
-
-    from rapidresponse.delivery.models import ConsoleMessage
-    from rapidresponse.members.models import ConfirmationCode as Code
     from rapidresponse.members.models import ContactPoint
 
     response = client.post("/join/", {
         "phone": "+12135550160", "email": "both@example.org", "channels": ["sms", "email"],
         "latitude_1": "34.0345", "longitude_1": "-118.2050", "radius_1": "1000",
         "consent": "yes", "language": "en"})
-    assert response.status_code == 302
-    deliver()
-    sms = ConsoleMessage.objects.get(channel="sms")
-    code = re.search(r"\b(\d{6})\b", sms.text).group(1)
-    record = Code.objects.get()
-    assert client.post(f"/code/{record.pk}/", {"code": code}).status_code == 302
+    cid = code_id(response)
+    code = current().code(channel="sms")
+    assert client.post(f"/code/{cid}/", {"code": code}).status_code == 302
     email = ContactPoint.objects.get(kind="email")
     assert email.verified_at is None
     deliver()

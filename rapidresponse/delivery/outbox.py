@@ -33,6 +33,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Field, Q
 from django.utils import timezone
 
+from rapidresponse.delivery import sealing
 from rapidresponse.delivery.models import PRIORITY, Delivery, Kind, Message, Status
 from rapidresponse.delivery.transport import (
     Attempt,
@@ -245,10 +246,14 @@ def _finish_sent(results: list[_Result]) -> int:
     stamp = _db("sent_at", now)
     rows = [[Status.SENT, r.job.delivery.attempts + 1, r.provider_id[:100], stamp, stamp,
              r.job.delivery.pk, r.job.delivery.claim, Status.SENDING] for r in results]
+    sealed = {r.job.delivery.message_id for r in results if r.job.outbound.redacted is not None}
 
     def run() -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(_SENT_SQL, rows)
+            # The provider has the secret of a sealed message: it is erased in the
+            # transaction that records the send (sealing.py).
+            sealing.sent(sealed)
             return len(rows)
     return _write(run)
 
@@ -277,11 +282,15 @@ def _bucket(backend: Transport, outbound: Outbound) -> TokenBucket | None:
 def _outbound(delivery: Delivery, contact: ContactPoint) -> Outbound:
     message = delivery.message
     body = message.body(delivery.language)
+    # A one-time code is stored as sealing.MARK: the transport gets the secret, records get
+    # the stored text (raises SecretGone when the secret was erased: "cannot prepare").
+    stored = body["text"]
     return Outbound(
         delivery_id=delivery.pk, member_id=delivery.member_id, channel=delivery.channel,
         to=contact.value, to_masked=contact.masked, language=delivery.language,
-        subject=body.get("subject", ""), text=body["text"], is_drill=message.is_drill,
-        kind=message.kind,
+        subject=body.get("subject", ""), text=sealing.unseal(message.pk, stored),
+        is_drill=message.is_drill, kind=message.kind,
+        redacted=stored if sealing.is_sealed(stored) else None,
     )
 
 

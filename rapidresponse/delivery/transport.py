@@ -34,6 +34,14 @@ class Outbound:
     text: str
     is_drill: bool
     kind: str
+    #: For a message that carries a secret (delivery/sealing.py): the text as stored, with
+    #: the secret masked. Backends record and log `record_text`, never `text` itself.
+    redacted: str | None = None
+
+    @property
+    def record_text(self) -> str:
+        """What a backend may write to a table or a log: the text, a secret masked."""
+        return self.text if self.redacted is None else self.redacted
 
 
 @dataclass(frozen=True)

@@ -133,25 +133,6 @@ class WatchArea(models.Model):
         ]
 
 
-class ConfirmationCode(models.Model):
-    """A one-time code sent to a contact point to confirm joining or leaving."""
-
-    class Purpose(models.TextChoices):
-        JOIN = "join", _("Join")
-        LEAVE = "leave", _("Leave")
-
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="codes")
-    contact = models.ForeignKey(ContactPoint, on_delete=models.CASCADE, related_name="+")
-    purpose = models.CharField(max_length=10, choices=Purpose.choices)
-    code_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    # For someone already on the list: the settings to apply once the code is confirmed.
-    payload = models.JSONField(default=dict, blank=True)
-    used_at = models.DateTimeField(null=True, blank=True)
-
-
 MAX_WATCH_AREAS = 3
 WATCH_LABELS = [("home", _("Home")), ("work", _("Work")), ("school", _("School")),
                 ("other", _("Other"))]

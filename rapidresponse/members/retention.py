@@ -8,7 +8,7 @@ from django.conf import settings
 
 from rapidresponse.jobs.registry import retention
 from rapidresponse.jobs.retention import deleted
-from rapidresponse.members.models import ConfirmationCode, ContactPoint, Member
+from rapidresponse.members.models import ContactPoint, Member
 
 
 @retention("pending_members", model="members.Member",
@@ -35,8 +35,3 @@ def opted_out_members(now: datetime) -> int:
         status=Member.Status.OPTED_OUT,
         opted_out_at__lt=now - timedelta(days=settings.RETENTION_OPTED_OUT_DAYS)))
 
-
-@retention("codes", model="members.ConfirmationCode",
-           rule="deleted a day after they expire")
-def codes(now: datetime) -> int:
-    return deleted(ConfirmationCode.objects.filter(expires_at__lt=now - timedelta(days=1)))

@@ -3,18 +3,27 @@ outbox), on top of members' own actions."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from rapidresponse.codes.actions import (
+    Checked,
+    do_check_code,
+    do_check_latest_code,
+    do_issue_code,
+)
+from rapidresponse.codes.destinations import Destination
+from rapidresponse.codes.messages import Purpose, in_every_language
+from rapidresponse.codes.models import OneTimeCode
 from rapidresponse.delivery import outbox
+from rapidresponse.delivery.models import Kind
 from rapidresponse.lib import crypto
 from rapidresponse.members.actions import (
     MemberInput,
@@ -31,52 +40,21 @@ from rapidresponse.members.contacts import (
     PHONE_KINDS,
     find_contacts,
     index_for,
-    normalise,
     q_for,
     same_number,
 )
-from rapidresponse.members.models import (
-    Channel,
-    ConfirmationCode,
-    ContactPoint,
-    Member,
-    WatchArea,
-    language_codes,
-)
+from rapidresponse.members.models import Channel, ContactPoint, Member, WatchArea
 from rapidresponse.membership.forms import SettingsInput
 
-CODE_TTL = timedelta(minutes=30)
-CODE_MAX_ATTEMPTS = 5
-
-
-def _code_message(member: Member, purpose: str, code: str) -> dict[str, dict[str, str]]:
-    bodies = {}
-    for lang in language_codes():
-        with translation.override(lang):
-            if purpose == ConfirmationCode.Purpose.JOIN:
-                text = _("%(network)s: your code to join alerts is %(code)s. "
-                         "If you did not ask for this, ignore this message.")
-            else:
-                text = _("%(network)s: your code to stop all alerts is %(code)s.")
-            text = text % {"network": settings.NETWORK_NAME, "code": code}
-            bodies[lang] = {"subject": _("Your code"), "text": text}
-    return bodies
-
-
-def _send_code(member: Member, contact: ContactPoint, purpose: str,
-               payload: dict[str, Any] | None = None) -> ConfirmationCode:
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    member.codes.filter(purpose=purpose, used_at__isnull=True).delete()
-    record = ConfirmationCode.objects.create(
-        member=member, contact=contact, purpose=purpose, code_hash=crypto.token_hash(code),
-        expires_at=timezone.now() + CODE_TTL, payload=payload or {})
-    outbox.send_to_member(member, "confirmation", _code_message(member, purpose, code),
-                          channels=[contact.kind])
-    return record
+JOIN = Purpose("join", gettext_lazy("%(network)s: your code to join alerts is %(code)s. "
+                                    "If you did not ask for this, ignore this message."))
+LEAVE = Purpose("leave", gettext_lazy("%(network)s: your code to stop all alerts is %(code)s."))
+#: The codes entered on /code/<id>/.
+PAGE_PURPOSES = (JOIN, LEAVE)
 
 
 @transaction.atomic
-def do_start_signup(data: MemberInput) -> ConfirmationCode:
+def do_start_signup(data: MemberInput) -> OneTimeCode:
     """Create a pending member (or find the existing one) and send a code to confirm."""
     matched = existing_contact(data)
     # The code goes by SMS to a phone, else by email, else over Signal to a Signal number.
@@ -85,7 +63,7 @@ def do_start_signup(data: MemberInput) -> ConfirmationCode:
         member = Member.objects.create(status=Member.Status.PENDING, source="signup")
         apply_input(member, data)
         contact = member.contacts.get(kind=kind)
-        return _send_code(member, contact, ConfirmationCode.Purpose.JOIN)
+        return do_issue_code(JOIN, Destination.contact_point(contact))
     # Already known: say nothing different, apply the new settings once confirmed.
     existing = matched.member
     found = existing.contacts.filter(kind=kind).first()
@@ -95,44 +73,34 @@ def do_start_signup(data: MemberInput) -> ConfirmationCode:
         # Someone who left is joining again: their value was erased, so the code needs it.
         found.value_encrypted = crypto.encrypt(typed_value(found, data) or "")
         found.save(update_fields=["value_encrypted"])
+    # Kept encrypted with the code (the whole payload), erased once the code is used.
     payload = {
         "name": data.name, "language": data.language, "channels": data.channels,
-        "contacts": {k: crypto.encrypt(v) for k, v in data.contacts.items()},
-        "places": [p.__dict__ for p in data.places],
+        "contacts": data.contacts, "places": [p.__dict__ for p in data.places],
     }
-    return _send_code(existing, found, ConfirmationCode.Purpose.JOIN, payload)
-
-
-def _check_code(record: ConfirmationCode, code: str) -> bool:
-    if record.used_at or record.expires_at < timezone.now():
-        return False
-    if record.attempts >= CODE_MAX_ATTEMPTS:
-        return False
-    if not secrets.compare_digest(record.code_hash, crypto.token_hash(code.strip())):
-        ConfirmationCode.objects.filter(pk=record.pk).update(attempts=record.attempts + 1)
-        return False
-    return True
+    return do_issue_code(JOIN, Destination.contact_point(found), payload=payload)
 
 
 @transaction.atomic
-def do_confirm_code(code_id: int, code: str) -> Member | None:
+def do_confirm_code(code_id: str, code: str) -> Member | None:
     """Confirm a join or leave code. Returns the member, or None if the code is wrong."""
-    record = (ConfirmationCode.objects.select_for_update().select_related("member", "contact")
-              .filter(pk=code_id).first())
-    if record is None or not _check_code(record, code):
+    checked = do_check_code(code_id, code, purposes=PAGE_PURPOSES)
+    if checked is None or checked.member is None or checked.contact is None:
         return None
+    return _confirmed(checked)
+
+
+def _confirmed(checked: Checked) -> Member:
+    member = checked.member
+    assert member is not None and checked.contact is not None
     now = timezone.now()
-    record.used_at = now
-    record.save(update_fields=["used_at"])
-    member = record.member
-    if record.purpose == ConfirmationCode.Purpose.LEAVE:
+    if checked.purpose == LEAVE.name:
         do_opt_out(member)
         return member
-    if record.payload:
-        p = record.payload
-        contacts = {k: crypto.decrypt(v) for k, v in p["contacts"].items()}
+    if checked.payload:
+        p = checked.payload
         # A phone or email that another member has by now stays theirs.
-        contacts = {k: v for k, v in contacts.items() if not ContactPoint.objects.filter(
+        contacts = {k: v for k, v in p["contacts"].items() if not ContactPoint.objects.filter(
             q_for(same_number(k), v)).exclude(member=member).exists()}
         data = MemberInput(
             name=p["name"], language=p["language"], channels=p["channels"],
@@ -142,8 +110,8 @@ def do_confirm_code(code_id: int, code: str) -> Member | None:
     member.consent_at = now
     member.opted_out_at = None
     member.save(update_fields=["status", "consent_at", "opted_out_at"])
-    ContactPoint.objects.filter(pk=record.contact_id).update(verified_at=now)
-    confirmed = ContactPoint.objects.get(pk=record.contact_id)
+    ContactPoint.objects.filter(pk=checked.contact.pk).update(verified_at=now)
+    confirmed = ContactPoint.objects.get(pk=checked.contact.pk)
     verify_same_number(confirmed, now)
     # Every other contact chosen for alerts is confirmed by a link sent to it; a number
     # that is both SMS and Signal gets one link (by SMS), which confirms it for both.
@@ -169,15 +137,12 @@ def _send_contact_link(member: Member, contact: ContactPoint) -> None:
     token = signing.dumps({"c": contact.pk, "b": contact.blind_index[:16]},
                           salt=CONTACT_LINK_SALT)
     url = settings.PUBLIC_URL + reverse("confirm_contact", args=[token])
-    bodies = {}
-    for lang in language_codes():
-        with translation.override(lang):
-            bodies[lang] = {
-                "subject": _("Confirm your address"),
-                "text": _("%(network)s: to also get alerts here, open %(url)s "
-                          "If you did not ask for this, ignore this message.")
-                % {"network": settings.NETWORK_NAME, "url": url}}
-    outbox.send_to_member(member, "confirmation", bodies, channels=[contact.kind])
+    bodies = in_every_language(lambda: {
+        "subject": _("Confirm your address"),
+        "text": _("%(network)s: to also get alerts here, open %(url)s "
+                  "If you did not ask for this, ignore this message.")
+        % {"network": settings.NETWORK_NAME, "url": url}})
+    outbox.send_to_member(member, Kind.CONFIRMATION, bodies, channels=[contact.kind])
 
 
 @transaction.atomic
@@ -230,7 +195,7 @@ def do_set_signal_contact(member: Member, number: str) -> ContactPoint:
 
 
 @transaction.atomic
-def do_start_leave(kind: str, raw: str) -> ConfirmationCode | None:
+def do_start_leave(kind: str, raw: str) -> OneTimeCode | None:
     """Send a code to stop all alerts. None when the contact is not on the list.
 
     A phone number may be a member's SMS or Signal contact: the code goes to the SMS one if
@@ -240,19 +205,17 @@ def do_start_leave(kind: str, raw: str) -> ConfirmationCode | None:
     if not candidates:
         return None
     contact = next((c for c in candidates if c.disabled_at is None), candidates[0])
-    return _send_code(contact.member, contact, ConfirmationCode.Purpose.LEAVE)
+    return do_issue_code(LEAVE, Destination.contact_point(contact))
 
 
+@transaction.atomic
 def do_confirm_leave(kind: str, raw: str, code: str) -> Member | None:
-    value = normalise(kind, raw)
-    contacts = ContactPoint.objects.filter(q_for(same_number(kind), value))
-    record = (ConfirmationCode.objects
-              .filter(contact__in=contacts, purpose=ConfirmationCode.Purpose.LEAVE,
-                      used_at__isnull=True)
-              .order_by("-created_at").first())
-    if record is None:
+    """The member who left with this code sent to this phone or email, or None. Raises
+    ValidationError for a value that is no phone or email."""
+    checked = do_check_latest_code(LEAVE, Destination.typed(kind, raw), code)
+    if checked is None or checked.member is None or checked.contact is None:
         return None
-    return do_confirm_code(record.pk, code)
+    return _confirmed(checked)
 
 
 @transaction.atomic

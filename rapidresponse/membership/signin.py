@@ -5,43 +5,29 @@ member id, for the pages under /me/."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from rapidresponse.channels.push.models import SignInCode
-from rapidresponse.delivery import outbox
-from rapidresponse.lib import crypto, ratelimit
+from rapidresponse.codes.actions import do_check_latest_code, do_issue_code
+from rapidresponse.codes.destinations import Destination
+from rapidresponse.codes.messages import Purpose
+from rapidresponse.codes.models import OneTimeCode
 from rapidresponse.members.contacts import find_contacts
-from rapidresponse.members.models import ContactPoint, Member, language_codes
+from rapidresponse.members.models import ContactPoint, Member
 
 COOKIE = "rr_member"
 COOKIE_SALT = "rapidresponse.members.selfservice"
 COOKIE_PATH = "/me/"
 SESSION_AGE = timedelta(hours=1)
-CODE_TTL = timedelta(minutes=30)
-CODE_MAX_ATTEMPTS = 5
-CODES_PER_CONTACT_PER_HOUR = 5
-
-
-def _code_bodies(code: str) -> dict[str, dict[str, str]]:
-    minutes = int(CODE_TTL.total_seconds() // 60)
-    bodies = {}
-    for lang in language_codes():
-        with translation.override(lang):
-            bodies[lang] = {
-                "subject": _("Your code"),
-                # Short: an SMS in Spanish is sent as UCS-2, 67 characters a segment.
-                "text": _("%(network)s: your code for your alert settings is %(code)s "
-                          "(valid %(minutes)s min). If you did not ask for it, ignore this.")
-                % {"network": settings.NETWORK_NAME, "code": code, "minutes": minutes}}
-    return bodies
+# Short: an SMS in Spanish is sent as UCS-2, 67 characters a segment.
+SIGN_IN = Purpose("sign_in", gettext_lazy(
+    "%(network)s: your code for your alert settings is %(code)s (valid %(minutes)s min). "
+    "If you did not ask for it, ignore this."))
 
 
 def _usable_contact(kind: str, raw: str) -> ContactPoint | None:
@@ -53,25 +39,14 @@ def _usable_contact(kind: str, raw: str) -> ContactPoint | None:
 
 
 @transaction.atomic
-def do_start_sign_in(kind: str, raw: str) -> SignInCode | None:
+def do_start_sign_in(kind: str, raw: str) -> OneTimeCode | None:
     """Send a sign-in code to a member's phone or email. None when there is no such member
-    (the caller answers the same either way). Raises ValidationError for a bad value."""
+    (the caller answers the same either way). Raises ValidationError for a bad value. No
+    more than codes.actions.CODES_PER_DESTINATION_PER_HOUR codes go to one phone or email."""
     contact = _usable_contact(kind, raw)
     if contact is None:
         return None
-    if not ratelimit.hit("signin-contact", contact.blind_index, CODES_PER_CONTACT_PER_HOUR,
-                         3600):
-        return None  # no flood of codes to one phone; the page still says the same
-    now = timezone.now()
-    SignInCode.objects.filter(member=contact.member, used_at__isnull=True).delete()
-    SignInCode.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    record = SignInCode.objects.create(member=contact.member, contact=contact,
-                                       code_hash=crypto.token_hash(code),
-                                       expires_at=now + CODE_TTL)
-    outbox.send_to_member(contact.member, "confirmation", _code_bodies(code),
-                          channels=[contact.kind])
-    return record
+    return do_issue_code(SIGN_IN, Destination.contact_point(contact))
 
 
 @transaction.atomic
@@ -83,16 +58,9 @@ def do_check_sign_in(kind: str, raw: str, code: str) -> Member | None:
         return None
     if contact is None:
         return None
-    record = (SignInCode.objects.select_for_update()
-              .filter(contact=contact, used_at__isnull=True).order_by("-created_at").first())
-    now = timezone.now()
-    if record is None or record.expires_at < now or record.attempts >= CODE_MAX_ATTEMPTS:
+    checked = do_check_latest_code(SIGN_IN, Destination.contact_point(contact), code)
+    if checked is None or checked.member != contact.member:
         return None
-    if not secrets.compare_digest(record.code_hash, crypto.token_hash(code.strip())):
-        SignInCode.objects.filter(pk=record.pk).update(attempts=record.attempts + 1)
-        return None
-    record.used_at = now
-    record.save(update_fields=["used_at"])
     return contact.member
 
 

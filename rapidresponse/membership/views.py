@@ -13,11 +13,12 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from rapidresponse.codes import actions as codes
 from rapidresponse.lib import ratelimit
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members import actions as member_actions
 from rapidresponse.members.contacts import kind_of
-from rapidresponse.members.models import WATCH_LABELS, Channel, ConfirmationCode
+from rapidresponse.members.models import WATCH_LABELS, Channel
 from rapidresponse.membership import actions
 from rapidresponse.zones.models import Zone
 from rapidresponse.zones.queries import neighbourhoods
@@ -93,22 +94,22 @@ def join(request: HttpRequest) -> HttpResponse:
         return render(request, "membership/join.html", join_context(request, errors=errors),
                       status=400)
     code = actions.do_start_signup(data)
-    return redirect("confirm_code", code_id=code.pk)
+    return redirect("confirm_code", code_id=code.public_id)
 
 
 @require_http_methods(["GET", "POST"])
-def confirm_code(request: HttpRequest, code_id: int) -> HttpResponse:
-    record = ConfirmationCode.objects.filter(pk=code_id, used_at__isnull=True).first()
+def confirm_code(request: HttpRequest, code_id: str) -> HttpResponse:
+    record = codes.live_code(code_id, actions.PAGE_PURPOSES)
     if record is None:
         return render(request, "membership/code.html", {"expired": True}, status=404)
     context: dict[str, Any] = {"purpose": record.purpose, "code_id": code_id,
-                               "channel": record.contact.kind}
+                               "channel": record.channel}
     if request.method == "POST":
         member = actions.do_confirm_code(code_id, request.POST.get("code", ""))
         if member is None:
             context["error"] = _("That code is not right, or it has expired.")
             return render(request, "membership/code.html", context, status=400)
-        return redirect("joined" if record.purpose == ConfirmationCode.Purpose.JOIN else "left")
+        return redirect("joined" if record.purpose == actions.JOIN.name else "left")
     return render(request, "membership/code.html", context)
 
 

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 
 class PushConfig(AppConfig):
-    """Web push, the installable web app, and the sign-in codes of the member settings page."""
+    """Web push and the installable web app."""
 
     name = "rapidresponse.channels.push"
     label = "push"

@@ -3,9 +3,9 @@ value of their push contact point, so they go with it (members' rules)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from rapidresponse.channels.push.models import PushEndpoint, SignInCode
+from rapidresponse.channels.push.models import PushEndpoint
 from rapidresponse.jobs.registry import retention
 from rapidresponse.jobs.retention import deleted
 
@@ -16,7 +16,3 @@ from rapidresponse.jobs.retention import deleted
 def push_endpoints(now: datetime) -> int:
     return deleted(PushEndpoint.objects.filter(contact__value_encrypted=""))
 
-
-@retention("sign_in_codes", model="push.SignInCode", rule="deleted a day after they expire")
-def sign_in_codes(now: datetime) -> int:
-    return deleted(SignInCode.objects.filter(expires_at__lt=now - timedelta(days=1)))

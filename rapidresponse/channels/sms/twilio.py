@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rapidresponse.channels.sms.segments import sms_text
+from rapidresponse.delivery import sealing
 from rapidresponse.delivery.models import Delivery
 from rapidresponse.delivery.transport import (
     Attempt,
@@ -209,9 +210,12 @@ class TwilioSmsBackend(Transport):
     def _find_lost(self, to: str, started_at: datetime, text: str = "") -> str | None:
         """No SID came back: look for a message to this number created around the attempt
         that no other delivery already accounts for (and, where Twilio kept the body, with
-        this attempt's text)."""
+        this attempt's text; a text that carried a one-time code is not kept, so it is not
+        compared)."""
         start, end = started_at - RECONCILE_BEFORE, started_at + RECONCILE_AFTER
         found: list[dict[str, Any]] = []
+        if sealing.is_sealed(text):
+            text = ""
         expected = sms_text(text) if text else ""
         url: str | None = _messages_url()
         params: dict[str, Any] | None = {
