@@ -207,11 +207,13 @@ def add_contact(member: Member, kind: str, value: str, *, enabled: bool = True,
 
 
 def redis_url() -> str:
-    """The Redis the suite uses, on database 15: the suite's Redis cache (database 0 when
-    REDIS_URL says so) is flushed between tests, which must not wipe queues and buckets."""
+    """The Redis the suite uses for queues and buckets, on database 15 (RR_TEST_REDIS_DB
+    chooses another, so that two runs on one machine keep apart): the suite's Redis cache
+    (database 0 when REDIS_URL says so) is flushed between tests, which must not wipe
+    queues and buckets."""
     base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     parts = urlsplit(base)
-    return parts._replace(path="/15").geturl()
+    return parts._replace(path="/" + os.environ.get("RR_TEST_REDIS_DB", "15")).geturl()
 
 
 def redis_available() -> bool:
