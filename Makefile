@@ -77,6 +77,7 @@ check: install
 	$(VENV)/bin/mypy rapidresponse
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py check --fail-level WARNING
 
 bench: migrate
 	$(PY) -m bench
@@ -84,7 +85,7 @@ bench: migrate
 # Re-extract and compile translations (needs GNU gettext). The .mo files are committed,
 # so running the project does not need gettext.
 messages: install
-	cd rapidresponse && ../$(PY) ../manage.py makemessages -l es --no-obsolete --ignore 'static/vendor/*'
+	cd rapidresponse && ../$(PY) ../manage.py makemessages -l es --no-obsolete --no-location --ignore 'static/vendor/*'
 	cd rapidresponse && ../$(PY) ../manage.py compilemessages -l es
 
 clean:

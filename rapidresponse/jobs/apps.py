@@ -9,4 +9,5 @@ class JobsConfig(AppConfig):
     label = "jobs"
 
     def ready(self) -> None:
-        from rapidresponse.jobs import retention  # noqa: F401  (registers the retention job)
+        # Registers the retention job and the privacy manifest's system check.
+        from rapidresponse.jobs import privacy, retention  # noqa: F401

@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from django.utils.functional import Promise
+
+#: Text for people: a string, or a lazy translation.
+Text = str | Promise
+
 F = TypeVar("F", bound=Callable[..., object])
 
 
@@ -32,7 +37,7 @@ class RetentionRule:
 
     name: str
     model: str  # "app_label.ModelName"
-    rule: str  # for people: what goes, and when
+    rule: Text  # for people: what goes, and when
     enforce: Callable[[datetime], int | dict[str, int]]
 
 
@@ -50,7 +55,7 @@ def periodic(name: str, *, every_s: float) -> Callable[[F], F]:
     return register
 
 
-def retention(name: str, *, model: str, rule: str) -> Callable[[F], F]:
+def retention(name: str, *, model: str, rule: Text) -> Callable[[F], F]:
     """The decorated function (now: datetime) -> int enforces one retention rule."""
     def register(fn: F) -> F:
         _rules[name] = RetentionRule(name=name, model=model, rule=rule,
@@ -78,3 +83,55 @@ def retention_rules() -> list[RetentionRule]:
 
 def warm_ups() -> list[Callable[[], object]]:
     return list(_warm_ups.values())
+
+
+# --- the privacy manifest: every field that holds personal data, declared once --------------
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """Fields of one table that hold personal data: what they are for, how they are
+    protected, which retention rules clear them, and the field that dates a record."""
+
+    model: str  # "app_label.ModelName"
+    fields: tuple[str, ...]
+    category: str  # a key of CATEGORIES
+    purpose: Text
+    protection: Text  # e.g. "encrypted (Fernet)", "keyed hash", "coarse H3 cell", "plain"
+    retention: tuple[str, ...]  # names of registered retention rules
+    encrypted: tuple[str, ...] = ()  # the fields rotate_keys re-encrypts
+    dated_by: str = "created_at"  # "" when a record carries no date
+
+
+@dataclass(frozen=True)
+class NotPersonal:
+    """Fields whose names suggest personal data but that hold none, with the reason."""
+
+    model: str
+    fields: tuple[str, ...]
+    why: Text
+
+
+_personal: list[PersonalData] = []
+_not_personal: list[NotPersonal] = []
+
+
+def personal_data(model: str, *, fields: tuple[str, ...], category: str, purpose: Text,
+                  protection: Text, retention: tuple[str, ...],
+                  encrypted: tuple[str, ...] = (), dated_by: str = "created_at") -> None:
+    _personal.append(PersonalData(model=model, fields=fields, category=category,
+                                  purpose=purpose, protection=protection,
+                                  retention=retention, encrypted=encrypted,
+                                  dated_by=dated_by))
+
+
+def not_personal(model: str, *, fields: tuple[str, ...], why: Text) -> None:
+    _not_personal.append(NotPersonal(model=model, fields=fields, why=why))
+
+
+def manifest() -> list[PersonalData]:
+    return list(_personal)
+
+
+def declared_not_personal() -> list[NotPersonal]:
+    return list(_not_personal)

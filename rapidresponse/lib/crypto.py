@@ -28,6 +28,14 @@ def decrypt(token: str) -> str:
         raise ValueError("contact point cannot be decrypted with the configured key") from exc
 
 
+def rotate(token: str) -> str:
+    """The same value encrypted with the first key of FIELD_ENCRYPTION_KEY (rotate_keys)."""
+    try:
+        return _fernet(settings.FIELD_ENCRYPTION_KEY).rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ValueError("a value cannot be decrypted with the configured keys") from exc
+
+
 def blind_index(kind: str, normalised: str) -> str:
     """A keyed hash for equality look-ups; useless without BLIND_INDEX_KEY."""
     key = settings.BLIND_INDEX_KEY.encode()

@@ -8,7 +8,7 @@ from rapidresponse.incidents import hotline_views
 from rapidresponse.incidents import views as incident_views
 from rapidresponse.membership import me_views, staff_views
 from rapidresponse.membership import views as membership_views
-from rapidresponse.web import views
+from rapidresponse.web import held, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -45,6 +45,7 @@ urlpatterns = [
     path("console/sms/<int:thread_id>/reply/", hotline_views.thread_reply, name="sms_reply"),
     path("console/sms/<int:thread_id>/file/", hotline_views.thread_file, name="sms_file"),
     path("console/sms/<int:thread_id>/close/", hotline_views.thread_close, name="sms_close"),
+    path("console/privacy/", held.what_we_hold, name="what_we_hold"),
     path("console/members/", staff_views.members, name="members"),
     path("console/messages/", delivery_views.message_log, name="message_log"),
     path("console/phone/<int:member_id>/", delivery_views.phone, name="phone"),

@@ -6,3 +6,7 @@ class ZonesConfig(AppConfig):
 
     name = "rapidresponse.zones"
     label = "zones"
+
+    def ready(self) -> None:
+        # Declares zones in the privacy manifest.
+        from rapidresponse.zones import privacy  # noqa: F401

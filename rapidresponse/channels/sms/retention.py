@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from rapidresponse.channels.sms.models import InboundSms, SmsThread, SmsThreadMessage
-from rapidresponse.jobs.registry import retention
+from rapidresponse.jobs.registry import personal_data, retention
 from rapidresponse.jobs.retention import deleted
 
 # Twilio retries a webhook within minutes; a day is plenty to recognise a retry.
@@ -15,24 +16,46 @@ INBOUND_SID_DAYS = 2
 
 
 @retention("sms_inbound_sids", model="sms.InboundSms",
-           rule="received message ids (to process a retried webhook once): deleted after two "
-                "days")
+           rule=_("received message ids (to process a retried webhook once): deleted after two "
+                "days"))
 def inbound_sids(now: datetime) -> int:
     return deleted(InboundSms.objects.filter(
         received_at__lt=now - timedelta(days=INBOUND_SID_DAYS)))
 
 
 @retention("sms_thread_messages", model="sms.SmsThreadMessage",
-           rule="texts (free text, like a report's notes): deleted after "
-                "RETENTION_REPORT_DETAILS_DAYS")
+           rule=_("texts (free text, like a report's notes): deleted after "
+                "RETENTION_REPORT_DETAILS_DAYS"))
 def thread_messages(now: datetime) -> int:
     return deleted(SmsThreadMessage.objects.filter(
         created_at__lt=now - timedelta(days=settings.RETENTION_REPORT_DETAILS_DAYS)))
 
 
 @retention("sms_threads", model="sms.SmsThread",
-           rule="a conversation (the encrypted number, a draft report): deleted once nothing "
-                "was said for RETENTION_REPORT_DETAILS_DAYS")
+           rule=_("a conversation (the encrypted number, a draft report): deleted once nothing "
+                "was said for RETENTION_REPORT_DETAILS_DAYS"))
 def threads(now: datetime) -> int:
     return deleted(SmsThread.objects.filter(
         updated_at__lt=now - timedelta(days=settings.RETENTION_REPORT_DETAILS_DAYS)))
+
+
+personal_data(
+    "sms.InboundSms", fields=("message_sid", "reply"), category="conversations",
+    purpose=_("a text is handled once when Twilio retries its webhook"),
+    protection=_("holds no number and no text of the sender; the reply is a fixed prompt"),
+    retention=("sms_inbound_sids",), dated_by="received_at")
+personal_data(
+    "sms.SmsThread", fields=("blind_index", "number_encrypted", "draft_text", "draft_place"),
+    category="conversations",
+    purpose=_("replying to someone who texted the hotline, and their report being written"),
+    protection=_("number encrypted (Fernet), found by a keyed blind index; erased when the "
+               "number opts out"), retention=("sms_threads",),
+    encrypted=("number_encrypted",))
+personal_data(
+    "sms.SmsThreadMessage", fields=("text", "author"), category="conversations",
+    purpose=_("what was said with the hotline (free text: it never reaches an alert)"),
+    protection=_("plain"), retention=("sms_thread_messages",))
+personal_data(
+    "sms.DeliveryReceipt", fields=("message_sid", "error_code"), category="messages",
+    purpose=_("Twilio's last word on an SMS we sent"), protection=_("no number, no text"),
+    retention=("deliveries",), dated_by="updated_at")
