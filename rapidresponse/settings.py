@@ -73,6 +73,8 @@ def secret(name: str) -> str:
 SECRET_KEY = secret("SECRET_KEY")
 FIELD_ENCRYPTION_KEY = secret("FIELD_ENCRYPTION_KEY")
 BLIND_INDEX_KEY = secret("BLIND_INDEX_KEY")
+# Reporters and hotline conversations are indexed under a key of their own, never the members'.
+REPORTER_INDEX_KEY = secret("REPORTER_INDEX_KEY")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1,http://localhost")
@@ -331,5 +333,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
-    "loggers": {"rapidresponse": {"level": env_str("LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "rapidresponse": {"level": env_str("LOG_LEVEL", "INFO")},
+        # Their request lines carry provider URLs, and a Twilio look-up's URL names a phone
+        # number: never below WARNING, whatever LOG_LEVEL says.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from rapidresponse.channels.sms.models import SmsThread
 from rapidresponse.incidents.models import Report
-from rapidresponse.members.models import Member
+from rapidresponse.members.contacts import find_contact
+from rapidresponse.members.models import ContactPoint, Member
 from tests.conftest import make_member
 from tests.sms_support import text_hotline
 from tests.stubs.twilio_stub import serve_for
@@ -133,8 +134,21 @@ def test_a_reporter_who_is_not_a_member_never_gets_alerts(
     verifier.client.post(f"/verify/{report.incident_id}/", {"outcome": "confirmed"})
     deliver()
     assert [m.body for m in twilio.messages_to(SENDER)] == ["Gracias"]
-    assert Member.objects.get(contacts__blind_index=thread.blind_index).status == \
-        Member.Status.PENDING
+    assert find_contact("sms", SENDER).member.status == Member.Status.PENDING
+
+
+def test_a_seized_database_cannot_join_a_hotline_thread_or_report_to_a_member(
+        client, zone, dispatcher, twilio):
+    make_member("Ana", "es", phone=SENDER)
+    report = report_by_sms(client)
+    thread = SmsThread.objects.get()
+    contact = find_contact("sms", SENDER)
+    # The thread and the report's reporter are indexed under a key of their own: neither
+    # value appears among the members' contact indexes.
+    member_indexes = set(ContactPoint.objects.values_list("blind_index", flat=True))
+    assert contact.blind_index in member_indexes
+    assert thread.blind_index not in member_indexes
+    assert report.reporter_key and report.reporter_key not in member_indexes
 
 
 def test_nothing_the_sender_wrote_reaches_the_alert(client, zone, verifier, twilio, deliver):

@@ -40,7 +40,7 @@ from rapidresponse.incidents.queries import facts_of
 from rapidresponse.incidents.transitions import RULED_OUT, TABLE, Step, allowed
 from rapidresponse.lib import crypto, geo
 from rapidresponse.lib.errors import InvalidInput
-from rapidresponse.members.contacts import index_for, kind_of, normalise
+from rapidresponse.members.contacts import kind_of, normalise, reporter_index_for
 from rapidresponse.members.models import language_codes
 from rapidresponse.zones.models import Zone
 from rapidresponse.zones.queries import middle, zone_for_cell
@@ -209,9 +209,9 @@ def do_submit_report(data: ReportInput, *, source: str, actor: Actor = None) -> 
             incident.agency = data.agency
         incident.save(update_fields=["last_report_at", "first_seen_at", "agency", "updated_at"])
     if data.contact:
-        reporter_key = index_for(data.contact_kind, data.contact)
+        reporter_key = reporter_index_for(data.contact_kind, data.contact)
     elif data.reporter_token:
-        reporter_key = crypto.blind_index("reporter", data.reporter_token)
+        reporter_key = crypto.reporter_index("token", data.reporter_token)
     else:
         reporter_key = ""
     user = actor if actor is not None and actor.is_authenticated else None

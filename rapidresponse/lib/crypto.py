@@ -42,5 +42,13 @@ def blind_index(kind: str, normalised: str) -> str:
     return hmac.new(key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
 
 
+def reporter_index(kind: str, normalised: str) -> str:
+    """A keyed hash for reporters and hotline conversations, under a key of their own
+    (REPORTER_INDEX_KEY): someone holding the database and the members' blind-index key
+    still cannot tell which member made a report or texted the hotline."""
+    key = settings.REPORTER_INDEX_KEY.encode()
+    return hmac.new(key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

@@ -63,8 +63,17 @@ def normalise(kind: str, raw: str) -> str:
     raise ValidationError(_("Unknown channel."))
 
 
+def _comparable(kind: str, normalised: str) -> str:
+    return normalised.lower() if kind == Channel.EMAIL else normalised
+
+
 def index_for(kind: str, normalised: str) -> str:
-    return crypto.blind_index(kind, normalised.lower() if kind == Channel.EMAIL else normalised)
+    return crypto.blind_index(kind, _comparable(kind, normalised))
+
+
+def reporter_index_for(kind: str, normalised: str) -> str:
+    """The same phone or email as a reporter or hotline caller: under a key of its own."""
+    return crypto.reporter_index(kind, _comparable(kind, normalised))
 
 
 def find_contact(kind: str, raw: str) -> ContactPoint | None:

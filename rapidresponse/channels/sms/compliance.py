@@ -74,7 +74,7 @@ def opt_in(sender: Sender, language: str) -> str:
     contact.disabled_reason = ""
     contact.save(update_fields=["value_encrypted", "enabled", "verified_at", "disabled_at",
                                 "disabled_reason"])
-    SmsThread.objects.filter(blind_index=sender.index).update(
+    SmsThread.objects.filter(blind_index=sender.thread_index).update(
         number_encrypted=crypto.encrypt(sender.number))
     if not member.watch_areas.exists():
         return texts.text("opted_in_no_place", language)
@@ -86,7 +86,7 @@ def set_language(sender: Sender, thread: SmsThread | None, language: str) -> str
         Member.objects.filter(pk=sender.member.pk).update(language=language)
     if thread is None:
         # Remember the choice for the conversations to come (no number kept yet).
-        SmsThread.objects.update_or_create(blind_index=sender.index,
+        SmsThread.objects.update_or_create(blind_index=sender.thread_index,
                                            defaults={"language": language})
     else:
         thread.language = language

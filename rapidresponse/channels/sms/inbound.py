@@ -70,7 +70,7 @@ def handle(sender_raw: str, body: str) -> str:
     sender = identify(sender_raw.replace("\x00", ""))
     member = sender.member
     keyword, keyword_language = keyword_of(text)
-    existing = SmsThread.objects.filter(blind_index=sender.index).first()
+    existing = SmsThread.objects.filter(blind_index=sender.thread_index).first()
     language = _language(member, existing, text, keyword_language)
     if member is not None and member.status == Member.Status.OPTED_OUT:
         # An opted-out number gets nothing, ever, until it opts in again.

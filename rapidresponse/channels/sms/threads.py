@@ -29,7 +29,7 @@ from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import Kind
 from rapidresponse.lib import crypto
 from rapidresponse.lib.errors import InvalidInput
-from rapidresponse.members.contacts import index_for, normalise_phone
+from rapidresponse.members.contacts import index_for, normalise_phone, reporter_index_for
 from rapidresponse.members.models import Channel, ContactPoint, Member
 
 Actor = User | AnonymousUser | None
@@ -41,8 +41,11 @@ MAX_REPLY = 480
 class Sender:
     number: str  # E.164 when it is a valid phone number, else as Twilio gave it
     is_phone: bool
-    index: str
+    index: str  # the blind index of a member's SMS contact with this number
     contact: ContactPoint | None
+    # The conversation's own index (REPORTER_INDEX_KEY): a seized database cannot join the
+    # hotline's threads, or the reports they made, with the members' contacts.
+    thread_index: str = ""
 
     @property
     def member(self) -> Member | None:
@@ -58,15 +61,17 @@ def identify(raw: str) -> Sender:
     index = index_for(Channel.SMS, number)
     contact = (ContactPoint.objects.select_related("member")
                .filter(kind=Channel.SMS, blind_index=index).first())
-    return Sender(number=number, is_phone=is_phone, index=index, contact=contact)
+    return Sender(number=number, is_phone=is_phone, index=index, contact=contact,
+                  thread_index=reporter_index_for(Channel.SMS, number))
 
 
 def thread_for(sender: Sender, language: str, *, create: bool) -> SmsThread | None:
-    thread = SmsThread.objects.select_for_update().filter(blind_index=sender.index).first()
+    thread = (SmsThread.objects.select_for_update().filter(blind_index=sender.thread_index)
+              .first())
     if thread is None and create:
         # Two first texts at once from one number: the second finds the first's thread.
         made, _created = SmsThread.objects.get_or_create(
-            blind_index=sender.index,
+            blind_index=sender.thread_index,
             defaults={"language": language,
                       "number_encrypted": crypto.encrypt(sender.number)})
         thread = SmsThread.objects.select_for_update().get(pk=made.pk)
@@ -90,17 +95,21 @@ def clear_draft(thread: SmsThread) -> None:
 def reply_contact(thread: SmsThread) -> ContactPoint:
     """The contact point the outbox sends a reply to (see the module docstring)."""
     number = thread.number
+    opted_out = InvalidInput({"text": _("This number has opted out: nothing can be sent to "
+                                        "it.")})
+    if not number:
+        raise opted_out
+    index = index_for(Channel.SMS, number)
     contact = (ContactPoint.objects.select_related("member")
-               .filter(kind=Channel.SMS, blind_index=thread.blind_index).first())
-    if not number or (contact is not None
-                      and contact.member.status == Member.Status.OPTED_OUT):
-        raise InvalidInput({"text": _("This number has opted out: nothing can be sent to it.")})
+               .filter(kind=Channel.SMS, blind_index=index).first())
+    if contact is not None and contact.member.status == Member.Status.OPTED_OUT:
+        raise opted_out
     if contact is None:
         member = Member.objects.create(status=Member.Status.PENDING, source=Member.Source.STAFF,
                                        language=thread.language)
         return ContactPoint.objects.create(
             member=member, kind=Channel.SMS, value_encrypted=crypto.encrypt(number),
-            blind_index=thread.blind_index, enabled=False)
+            blind_index=index, enabled=False)
     if contact.disabled_at is not None:
         raise InvalidInput({"text": _("Messages to this number fail for good (%(reason)s).")
                             % {"reason": contact.disabled_reason or "-"}})
