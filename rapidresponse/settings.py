@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from rapidresponse.lib.net import parse_networks
 from rapidresponse.lib.secrets import embedded_secret
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -185,6 +186,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "console"
 LOGOUT_REDIRECT_URL = "home"
+
+# Client addresses (rate limits, lockouts): X-Forwarded-For is believed only from these
+# proxies (addresses or CIDR ranges, comma-separated); empty: from nobody.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+try:
+    parse_networks(TRUSTED_PROXIES)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
