@@ -61,6 +61,8 @@ run: seed
 	@echo "  Dispatcher console:    http://$(HOST):$(PORT)/console/"
 	@echo "  API schema:            http://$(HOST):$(PORT)/api/v1/openapi.json"
 	@echo "  Logins (password rapid-demo): coordinator, dispatcher, verifier, verifier2, verifier3, responder"
+	@echo "  Second factor: authenticator secret RAPIDRESPONSEDEMOSECRETKEY234567, or the current"
+	@echo "  code without a phone: $(PY) manage.py totp_code USERNAME"
 	@echo ""
 	@trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py worker & WORKER=$$!; \

@@ -7,12 +7,14 @@ given explicitly or start-up fails loudly.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from rapidresponse.lib.net import parse_networks
 from rapidresponse.lib.secrets import embedded_secret
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -81,13 +83,18 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1,http:/
 PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site asks for the second factor too (and is not routed in production).
+    "rapidresponse.accounts.admin_apps.SecondFactorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "django_tasks",
     "django_tasks_db",
     # Lower layers first (see README, Architecture): their ready() registers first, so
@@ -116,9 +123,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The one check of every signed-in request: the second factor, and idle sessions.
+    "rapidresponse.accounts.middleware.StaffSessionMiddleware",
+    # Turns a sign-in lockout into its page (accounts/lockout.py); last, as axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "rapidresponse.urls"
@@ -161,6 +173,9 @@ if REDIS_URL:
                           "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Sign-in attempts are then counted in the memory of the one web process the embedded
+    # deployment runs (axes warns because several processes would each count their own).
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
 
 # Background work: RQ on Redis when REDIS_URL is set (any number of workers on any number
 # of machines), otherwise a task table in the database.
@@ -188,6 +203,45 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "console"
 LOGOUT_REDIRECT_URL = "home"
+# The lockout backend first: it refuses a locked-out account or address before any password
+# is checked (accounts/lockout.py).
+AUTHENTICATION_BACKENDS = [
+    "rapidresponse.accounts.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# A staff session with no request for this long is signed out (a shift).
+STAFF_SESSION_IDLE_HOURS = env_int("STAFF_SESSION_IDLE_HOURS", 12)
+if STAFF_SESSION_IDLE_HOURS < 1:
+    raise ImproperlyConfigured("STAFF_SESSION_IDLE_HOURS must be at least 1")
+
+# Sign-in lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords or codes for one
+# account, or from one address, sign-in is refused for LOGIN_LOCKOUT_MINUTES, even with the
+# right password. Attempts are counted in the cache only (Redis when REDIS_URL is set), by
+# keyed hashes, and forgotten after the cool-off: no address is written to the database.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+if LOGIN_FAILURE_LIMIT < 1 or LOGIN_LOCKOUT_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_MINUTES must be at least 1")
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "rapidresponse.accounts.lockout.client_token"
+AXES_CLIENT_STR_CALLABLE = "rapidresponse.accounts.lockout.client_str"
+AXES_LOCKOUT_CALLABLE = "rapidresponse.accounts.lockout.lockout_response"
+# Attempts during a lockout do not make it longer: the page can say when it ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
+# Client addresses (rate limits, lockouts): X-Forwarded-For is believed only from these
+# proxies (addresses or CIDR ranges, comma-separated); empty: from nobody.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+try:
+    parse_networks(TRUSTED_PROXIES)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
@@ -289,6 +343,8 @@ CHANNEL_RATE_LIMITS = {
 
 # The network.
 NETWORK_NAME = env_str("NETWORK_NAME", "Rapid Response Network")
+# The name an authenticator app shows next to a staff member's code.
+OTP_TOTP_ISSUER = NETWORK_NAME
 HOTLINE_NUMBER = env_str("HOTLINE_NUMBER", "+12135550100")
 H3_MEMBER_RESOLUTION = 8
 H3_REPORT_RESOLUTION = 9

@@ -1,19 +1,28 @@
-"""Shared fixtures: personas, places and a real SMTP server on loopback."""
+"""Shared fixtures: personas, places and a real SMTP server on loopback.
+
+Staff personas sign in the way people do: password on /login/, then a code from their
+authenticator app on /login/code/ (computed here from the secret every test staff member's
+app holds), and they get their API token from POST /api/v1/auth/token with both factors.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
+from django_otp.oath import hotp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from rapidresponse.accounts import secondfactor
 from rapidresponse.accounts.models import Role, Staff
-from rapidresponse.accounts.tokens import do_issue_token
 from rapidresponse.delivery import outbox
 from rapidresponse.lib import geo
 from rapidresponse.members.actions import MemberInput, do_create_member, place_from_point
@@ -26,6 +35,10 @@ from tests.codes_support import inbox  # noqa: F401  (a fixture: codes as the de
 BOYLE = (34.0339, -118.2036)
 NEAR = (34.0345, -118.2050)  # a few hundred metres away
 FAR = (34.1867, -118.4490)  # Van Nuys, about 30 km away
+
+PASSWORD = "correct-horse-1"  # every test staff member's password
+# ... and the secret their authenticator app holds (base32, 160 bits).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 @pytest.fixture(autouse=True)
@@ -66,17 +79,79 @@ def make_member(name: str, language: str, phone: str = "", email: str = "",
         source="import")
 
 
-def make_staff(username: str, role: str, *, on_call: bool = False,
-               at: tuple[float, float] | None = None, phone: str = "") -> Staff:
-    from django.contrib.auth import get_user_model
+def give_authenticator(user: Any, secret: str = TOTP_SECRET) -> TOTPDevice:
+    """A confirmed authenticator app holding `secret` (what create_staff --totp-secret does)."""
+    return TOTPDevice.objects.create(user=user, name=secondfactor.AUTHENTICATOR, confirmed=True,
+                                     key=secondfactor.parse_secret(secret).hex())
 
-    user = get_user_model().objects.create_user(username=username, password="correct-horse-1")
+
+def make_staff(username: str, role: str, *, on_call: bool = False,
+               at: tuple[float, float] | None = None, phone: str = "",
+               second_factor: bool = True) -> Staff:
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
     staff = Staff.objects.create(user=user, role=role, on_call=on_call)
+    if second_factor:
+        give_authenticator(user)
     if at is not None:
         staff.member = make_member(username, "en", phone=phone or "+13235550150", at=at,
                                    radius_m=500)
         staff.save()
     return staff
+
+
+def totp_code(user: Any, step_offset: int = 0) -> str:
+    """The code the user's authenticator app shows now (or `step_offset` steps later)."""
+    device = secondfactor.authenticator(user)
+    assert device is not None, f"{user} has no authenticator app"
+    return secondfactor.current_code(device, at=time.time() + step_offset * device.step)
+
+
+def fresh_code(user: Any) -> str:
+    """A code the server has not seen yet. A TOTP code works once: signing in on the web
+    and then asking for an API token in the same 30 seconds takes the next step's code,
+    which the server's tolerance of one step accepts."""
+    device = secondfactor.authenticator(user)
+    assert device is not None, f"{user} has no authenticator app"
+    now_t = int((time.time() - device.t0) // device.step) + device.drift
+    step = max(now_t, device.last_t + 1)
+    assert step <= now_t + device.tolerance, "this authenticator was used too often just now"
+    return f"{hotp(device.bin_key, step, digits=device.digits):0{device.digits}d}"
+
+
+def csrf_data(client: Client, data: dict[str, str]) -> dict[str, str]:
+    """`data` with the CSRF token of the client's cookie, for clients that check it."""
+    cookie = client.cookies.get(settings.CSRF_COOKIE_NAME)
+    return {**data, "csrfmiddlewaretoken": cookie.value} if cookie is not None else data
+
+
+def sign_in(client: Client, user: Any, password: str = PASSWORD) -> Client:
+    """Sign in on the web with both factors: the password, then the authenticator's code."""
+    client.get("/login/")
+    response = client.post("/login/", csrf_data(client, {"username": user.username,
+                                                         "password": password}))
+    assert response.status_code == 302, response.content.decode()[:500]
+    response = client.post("/login/code/", csrf_data(client, {"code": fresh_code(user)}))
+    assert response.status_code == 302 and not response["Location"].startswith("/login"), \
+        response.content.decode()[:500]
+    return client
+
+
+def signed_in_client(user: Any) -> Client:
+    """A browser of its own, signed in with both factors (an authenticator app is given to
+    a staff member made without one)."""
+    if secondfactor.authenticator(user) is None:
+        give_authenticator(user)
+    return sign_in(Client(), user)
+
+
+def api_token(user: Any, password: str = PASSWORD) -> str:
+    """A token from POST /api/v1/auth/token with both factors."""
+    response = Client().post("/api/v1/auth/token",
+                             {"username": user.username, "password": password,
+                              "otp": fresh_code(user)},
+                             content_type="application/json")
+    assert response.status_code == 200, response.content.decode()
+    return str(response.json()["token"])
 
 
 @dataclass
@@ -95,10 +170,8 @@ class Persona:
 
 def persona(username: str, role: str, **kwargs: Any) -> Persona:
     staff = make_staff(username, role, **kwargs)
-    client = Client()
-    client.force_login(staff.user)
-    token, _ = do_issue_token(staff.user)
-    return Persona(staff=staff, client=client, token=token)
+    client = sign_in(Client(), staff.user)
+    return Persona(staff=staff, client=client, token=api_token(staff.user))
 
 
 @pytest.fixture
@@ -114,6 +187,17 @@ def dispatcher(db: Any) -> Persona:
 @pytest.fixture
 def verifier(db: Any) -> Persona:
     return persona("veri", Role.VERIFIER, on_call=True, at=BOYLE, phone="+13235550151")
+
+
+@pytest.fixture
+def newcomer(db: Any) -> Persona:
+    """A dispatcher with a password and no second factor yet, who has just given the
+    password on /login/: everything is to wait until an authenticator app is set up."""
+    staff = make_staff("newbie", Role.DISPATCHER, second_factor=False)
+    client = Client()
+    response = client.post("/login/", {"username": "newbie", "password": PASSWORD})
+    assert response.status_code == 302
+    return Persona(staff=staff, client=client, token="")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.db import connections
 from django.utils import translation
 from django.utils.translation import gettext
@@ -33,7 +34,7 @@ from rapidresponse.delivery.models import ConsoleMessage
 from rapidresponse.incidents.models import Incident, Report, State
 from rapidresponse.incidents.queries import facts_of
 from rapidresponse.lib import geo
-from tests.conftest import BOYLE, FAR, make_member, make_staff
+from tests.conftest import BOYLE, FAR, fresh_code, make_member, make_staff
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -89,13 +90,17 @@ def new_context(browser: Browser, live_server: Any, viewport: ViewportSize,
 
 
 def sign_in(context: BrowserContext, username: str, start: str = "/login/") -> Page:
-    """Open `start` (a staff page sends a stranger to the sign-in form) and sign in."""
+    """Open `start` (a staff page sends a stranger to the sign-in form) and sign in: the
+    password, then the code the authenticator app shows (computed from its secret)."""
     page = context.new_page()
     page.goto(start)
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("form button[type=submit].primary")
-    expect(page.locator("header nav")).to_contain_text("Sign out")
+    expect(page.locator("input[name=code]")).to_be_visible()
+    page.fill("input[name=code]", fresh_code(get_user_model().objects.get(username=username)))
+    page.click("form button[type=submit].primary")
+    expect(page.locator("header nav")).to_contain_text("Account")
     return page
 
 
@@ -250,3 +255,50 @@ def test_a_pin_dropped_on_the_map_places_the_report(browser, live_server):
 
     report = Report.objects.get()
     assert report.cell == geo.cell_for(lat, lng, django_settings.H3_REPORT_RESOLUTION)
+
+
+def fits(page: Page) -> None:
+    """Nothing wider than the phone: no sideways scrolling."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_new_verifier_sets_up_the_app_and_signs_in_on_a_phone(browser, live_server):
+    from base64 import b32decode
+
+    from django_otp.oath import totp
+
+    make_staff("newphone", "verifier", second_factor=False)
+    context = new_context(browser, live_server, PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto("/verify/")
+    page.fill("input[name=username]", "newphone")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit].primary")
+
+    # First the app: a QR code drawn by the site, and the secret as text.
+    expect(page.locator("h1")).to_have_text("Set up your authenticator app")
+    expect(page.locator(".qr svg")).to_be_visible()
+    box = page.locator(".qr svg").bounding_box()
+    assert box is not None and 150 <= box["width"] <= PHONE["width"]
+    fits(page)
+    screenshot(page, "second-factor-setup-phone")
+    letters = page.inner_text("#secret").replace(" ", "")
+    key = b32decode(letters + "=" * (-len(letters) % 8))
+    page.fill("input[name=code]", f"{totp(key):06d}")
+    page.click("form button[type=submit].primary")
+
+    # Then the recovery codes, once, and on to the page that was asked for.
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    fits(page)
+    screenshot(page, "second-factor-recovery-codes-phone")
+    page.click("text=I have kept them: continue")
+    expect(page).to_have_url(f"{live_server.url}/verify/")
+    expect(page.locator("header nav")).to_contain_text("Account")
+
+    # Signed out, the next sign-in is the password and the code from the app.
+    page.click("header nav button:has-text('Sign out')")
+    expect(page.locator("header nav")).not_to_contain_text("Account")
+    again = sign_in(context, "newphone", start="/verify/")
+    expect(again).to_have_url(f"{live_server.url}/verify/")
+    fits(again)
+    screenshot(again, "second-factor-sign-in-phone")

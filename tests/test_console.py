@@ -22,7 +22,7 @@ from rapidresponse.incidents.actions import (
     do_submit_report,
 )
 from rapidresponse.incidents.models import Incident
-from tests.conftest import BOYLE, make_member, make_staff, persona
+from tests.conftest import BOYLE, fresh_code, make_member, make_staff, persona
 
 NOTES = "Caller saw two vans by the laundromat"
 
@@ -412,6 +412,10 @@ def test_the_phone_view_marks_drills(dispatcher, zone, checker, deliver):
 def test_staff_sign_in_leads_to_the_console(dispatcher, db):
     browser = Client()
     response = browser.post("/login/", {"username": "disp", "password": "correct-horse-1"})
+    assert response.status_code == 302
+    assert response["Location"] == "/login/code/?next=%2Fconsole%2F"
+    response = browser.post("/login/code/", {"code": fresh_code(dispatcher.user),
+                                             "next": "/console/"})
     assert response.status_code == 302
     assert response["Location"] == "/console/"
     assert browser.get("/console/").status_code == 200

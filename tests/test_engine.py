@@ -19,7 +19,7 @@ from rapidresponse.delivery.models import PRIORITY, ConsoleMessage, Delivery, Ki
 from rapidresponse.delivery.transport import Outbound, drill_transport_for, transport_for
 from rapidresponse.jobs import runner
 from rapidresponse.members.models import ContactPoint, Member
-from tests.conftest import make_member
+from tests.conftest import make_member, sign_in
 from tests.engine_support import Reply, SignalStub, add_contact, running
 
 BODIES = {"en": {"subject": "Notice", "text": "Meeting tonight"},
@@ -350,8 +350,7 @@ def test_retrying_something_already_sent_changes_nothing(dead, dispatcher, deliv
 
 def test_retry_needs_a_post_with_the_csrf_token(dead, dispatcher):
     assert dispatcher.client.get(f"/console/deliveries/{dead.pk}/retry/").status_code == 405
-    strict = Client(enforce_csrf_checks=True)
-    strict.force_login(dispatcher.user)
+    strict = sign_in(Client(enforce_csrf_checks=True), dispatcher.user)
     assert strict.post(f"/console/deliveries/{dead.pk}/retry/").status_code == 403
     assert Delivery.objects.get(pk=dead.pk).status == "dead"
 

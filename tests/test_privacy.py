@@ -187,3 +187,15 @@ def test_expired_sessions_are_deleted(coordinator):
     enforce_retention()
     assert not Session.objects.filter(session_key="x" * 32).exists()
     assert Session.objects.exists()  # the coordinator's own session stays
+
+
+def test_a_switched_off_staff_login_loses_its_authenticator_at_once(db):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    gone = make_staff("maria.v", "verifier").user
+    kept = make_staff("jose.d", "dispatcher").user
+    assert TOTPDevice.objects.filter(user=gone).exists()
+    User.objects.filter(pk=gone.pk).update(is_active=False)
+    enforce_retention()
+    assert not TOTPDevice.objects.filter(user=gone).exists()
+    assert TOTPDevice.objects.filter(user=kept).exists()

@@ -54,7 +54,7 @@ from rapidresponse.incidents.actions import (
 from rapidresponse.incidents.queries import facts_of
 from rapidresponse.lib import crypto
 from rapidresponse.members.models import ContactPoint, Member
-from tests.conftest import NEAR, make_member
+from tests.conftest import NEAR, make_member, sign_in
 from tests.test_members import all_stored_text
 from tests.test_signup import confirmed_incident_at
 
@@ -577,7 +577,7 @@ def test_the_console_backend_records_one_message_for_all_the_browsers(
     outbox.drain()
     record = ConsoleMessage.objects.get(channel="push")
     assert record.to_masked == "2 browsers: fcm.googleapis.com, updates.push.services.mozilla.com"
-    client.force_login(dispatcher.user)
+    sign_in(client, dispatcher.user)
     page = client.get(f"/console/phone/{member.pk}/").content.decode()
     assert page.count("meeting tonight") == 1
 

@@ -23,7 +23,7 @@ from rapidresponse.incidents.actions import (
 )
 from rapidresponse.incidents.models import Incident, Verification, VerificationRequest
 from rapidresponse.lib import geo
-from tests.conftest import BOYLE, FAR, make_member, make_staff
+from tests.conftest import BOYLE, FAR, make_member, make_staff, signed_in_client
 
 _phones = itertools.cycle(range(10, 99))  # unique within a test
 
@@ -42,9 +42,7 @@ def make_verifier(username: str, at: tuple[float, float], *, on_call: bool = Tru
 
 
 def login(staff: Staff) -> Client:
-    client = Client()
-    client.force_login(staff.user)
-    return client
+    return signed_in_client(staff.user)
 
 
 def new_incident(**fields: Any) -> Incident:

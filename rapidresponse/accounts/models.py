@@ -24,6 +24,8 @@ class Staff(models.Model):
     # How the network reaches this person (dispatch requests go through the outbox).
     member = models.OneToOneField("members.Member", null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="staff")
+    # The zones this person works in (none yet: not limited to any).
+    zones = models.ManyToManyField("zones.Zone", blank=True, related_name="staff")
 
     class Meta:
         verbose_name_plural = "staff"

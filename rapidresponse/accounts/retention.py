@@ -10,6 +10,8 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from rapidresponse.accounts.models import ApiToken, AuditEntry
 from rapidresponse.jobs.registry import not_personal, personal_data, retention
@@ -57,6 +59,30 @@ def former_staff(now: datetime) -> int:
     return done
 
 
+@retention("staff_authenticators", model="otp_totp.TOTPDevice",
+           rule=_("the authenticator secret and recovery codes of a switched-off staff login: "
+                  "deleted at the next hourly run"))
+def staff_authenticators(now: datetime) -> dict[str, int]:
+    return {"staff_authenticators": deleted(TOTPDevice.objects.filter(user__is_active=False)),
+            "staff_recovery_codes": deleted(StaticDevice.objects.filter(
+                user__is_active=False))}
+
+
+personal_data(
+    "otp_totp.TOTPDevice", fields=("user", "name", "key"), category="staff",
+    purpose=_("the second factor of a staff sign-in (an authenticator app)"),
+    protection=_("the secret is kept as django-otp keeps it, in clear: a seized database and "
+                 "a cracked password together would let someone in; deleted when the login "
+                 "is switched off"), retention=("staff_authenticators",))
+personal_data(
+    "otp_static.StaticDevice", fields=("user", "name"), category="staff",
+    purpose=_("a staff member's recovery codes"), protection=_("plain"),
+    retention=("staff_authenticators",))
+personal_data(
+    "otp_static.StaticToken", fields=("token",), category="staff",
+    purpose=_("one recovery code, good once"),
+    protection=_("in clear, as django-otp keeps them; deleted once used, and with the login"),
+    retention=("staff_authenticators",), dated_by="")
 personal_data(
     "auth.User", fields=("username", "first_name", "last_name", "email", "password"),
     category="staff", purpose=_("staff sign in and are named on what they did"),

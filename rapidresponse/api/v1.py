@@ -17,6 +17,8 @@ from ninja.errors import ValidationError as SchemaError
 from ninja.security import HttpBearer
 from pydantic import StrictInt
 
+from rapidresponse.accounts import actions as account_actions
+from rapidresponse.accounts import lockout, secondfactor
 from rapidresponse.accounts.access import CONSOLE_ROLES, VERIFY_ROLES, access_role, has_role
 from rapidresponse.accounts.models import Role
 from rapidresponse.accounts.tokens import bearer_token, do_issue_token, user_for_token
@@ -122,6 +124,8 @@ def http_error(request: HttpRequest, exc: HttpError) -> Any:
 class TokenIn(Schema):
     username: str
     password: str
+    # A code from the authenticator app, or one of the recovery codes.
+    otp: str = ""
 
 
 class TokenOut(Schema):
@@ -130,14 +134,43 @@ class TokenOut(Schema):
     role: str
 
 
-@api.post("/auth/token", response={200: TokenOut}, tags=["auth"])
+class ErrorOut(Schema):
+    detail: str
+
+
+@api.post("/auth/token", response={200: TokenOut, 401: ErrorOut, 429: ErrorOut},
+          tags=["auth"])
 def issue_token(request: HttpRequest, payload: TokenIn) -> Any:
+    """A bearer token for a staff member: both factors, the password and `otp`. Wrong
+    passwords and codes count towards the sign-in lockout (429) of the account and the
+    address, like on the sign-in page."""
     if not ratelimit.hit("token", ratelimit.client_key(request), limit=20, window_s=300):
         raise HttpError(429, _("Too many attempts. Wait a few minutes."))
+    if lockout.is_locked(request, payload.username):
+        return 429, {"detail": lockout.lockout_message()}
     user = authenticate(request, username=payload.username, password=payload.password)
     staff = getattr(user, "staff", None) if user is not None else None
+    if getattr(request, "axes_locked_out", False):
+        return 429, {"detail": lockout.lockout_message()}
     if user is None or staff is None:
         raise HttpError(401, _("Wrong username or password."))
+    if not secondfactor.has_second_factor(user):
+        raise HttpError(401, _("Set up your authenticator app first: sign in once on the "
+                               "website."))
+    if not payload.otp.strip():
+        raise HttpError(401, _("Send the code from your authenticator app (or a recovery "
+                               "code) as \"otp\"."))
+    check = account_actions.do_verify_second_factor(user, payload.otp)
+    if check.wait_seconds:
+        raise HttpError(429, _("Too many wrong codes just now: wait %(seconds)s s, then "
+                               "send the code your app shows.")
+                        % {"seconds": check.wait_seconds})
+    if check.device is None:
+        if lockout.record_failure(request, user.get_username()):
+            return 429, {"detail": lockout.lockout_message()}
+        raise HttpError(401, _("The code (otp) is not right. Send the one your "
+                               "authenticator app shows now, or a recovery code."))
+    lockout.forget_account_failures(user.get_username())
     token, expires = do_issue_token(user)
     return {"token": token, "expires_at": expires, "role": staff.role}
 

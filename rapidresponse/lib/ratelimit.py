@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from rapidresponse.lib import crypto
+from rapidresponse.lib import crypto, net
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,9 @@ def hit(scope: str, key: str, limit: int, window_s: int) -> bool:
 
 
 def client_key(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """Who a web limit counts: the client's address behind our trusted proxies, an IPv6
+    client by its /64 (see lib/net.py)."""
+    return net.client_key(request)
 
 
 # --- token buckets: how fast the worker may hand messages to a provider ---------------------

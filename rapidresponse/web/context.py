@@ -4,12 +4,18 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from rapidresponse.accounts.access import role_of
+from rapidresponse.accounts.secondfactor import is_verified
 
 
 def network(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
+    # A session that has only given its password is not staff yet: no staff menu.
+    verified = is_verified(user)
     return {
         "network_name": settings.NETWORK_NAME,
         "hotline_number": settings.HOTLINE_NUMBER,
-        "staff_role": role_of(getattr(request, "user", None)),
+        "staff_role": role_of(user) if verified else None,
+        "signing_in": signed_in and not verified,
         "map_tile_url": settings.MAP_TILE_URL,
     }

@@ -13,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from rapidresponse.accounts import secondfactor
+from rapidresponse.accounts.actions import StaffInput, do_provision_staff
 from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.lib import geo
 from rapidresponse.members.actions import MemberInput, do_create_member, place_from_point
@@ -20,6 +22,10 @@ from rapidresponse.members.models import Member
 from rapidresponse.zones.models import Zone, ZoneCell
 
 PASSWORD = "rapid-demo"
+# Every demo login's authenticator secret (README: put it in an authenticator app, or run
+# `python manage.py totp_code USERNAME` for the current code).
+TOTP_SECRET = "RAPIDRESPONSEDEMOSECRETKEY234567"
+LOGINS = ["coordinator", "dispatcher", "verifier", "verifier2", "verifier3", "responder"]
 REGION = "Los Angeles"
 
 
@@ -81,15 +87,23 @@ def _zone_cells(z: DemoZone) -> list[int]:
     return geo.disk(center, z.rings)
 
 
-def _create_user(username: str, role: str, *, on_call: bool = False) -> Staff:
-    User = get_user_model()
-    user, _ = User.objects.get_or_create(username=username)
-    user.set_password(PASSWORD)
-    user.is_staff = role == Role.COORDINATOR
-    user.save()
-    staff, _ = Staff.objects.update_or_create(user=user,
-                                              defaults={"role": role, "on_call": on_call})
+def _create_user(username: str, role: str, zones: list[Zone], *,
+                 on_call: bool = False) -> Staff:
+    staff, _ = do_provision_staff(StaffInput(
+        username=username, role=role, password=PASSWORD, on_call=on_call,
+        totp_secret=secondfactor.parse_secret(TOTP_SECRET), zones=zones))
     return staff
+
+
+def _demo_authenticators() -> None:
+    """A demo seeded before staff had a second factor gets the demo secret too (a login
+    that has set up its own app keeps it)."""
+    for user in get_user_model().objects.filter(username__in=LOGINS, staff__isnull=False):
+        if not secondfactor.has_second_factor(user):
+            staff = user.staff
+            do_provision_staff(StaffInput(
+                username=user.username, role=staff.role, password=PASSWORD,
+                on_call=staff.on_call, totp_secret=secondfactor.parse_secret(TOTP_SECRET)))
 
 
 def _member(name: str, language: str, phone: str, email: str, lat: float, lng: float,
@@ -115,6 +129,7 @@ def is_seeded() -> bool:
 @transaction.atomic
 def seed(members: int = 200) -> dict[str, int]:
     if is_seeded():
+        _demo_authenticators()
         return {"zones": Zone.objects.count(), "members": Member.objects.count()}
     rng = random.Random(2026)
     region = Zone.objects.create(name=REGION)
@@ -126,12 +141,13 @@ def seed(members: int = 200) -> dict[str, int]:
         ZoneCell.objects.bulk_create([ZoneCell(zone=zone, cell=c) for c in cells])
     ZoneCell.objects.bulk_create([ZoneCell(zone=region, cell=c) for c in sorted(region_cells)])
 
-    _create_user("coordinator", Role.COORDINATOR)
-    _create_user("dispatcher", Role.DISPATCHER)
-    _create_user("responder", Role.RESPONDER)
+    _create_user("coordinator", Role.COORDINATOR, [region])
+    _create_user("dispatcher", Role.DISPATCHER, [region])
+    _create_user("responder", Role.RESPONDER, [Zone.objects.get(name="Boyle Heights")])
     zones = {z.name: z for z in ZONES}
     for username, zone_name, phone in VERIFIERS:
-        staff = _create_user(username, Role.VERIFIER, on_call=True)
+        staff = _create_user(username, Role.VERIFIER, [Zone.objects.get(name=zone_name)],
+                             on_call=True)
         z = zones[zone_name]
         staff.member = _member(f"{username} (verifier)", "en" if username != "verifier2"
                                else "es", phone, "", z.lat, z.lng, 500, source="staff")

@@ -1,5 +1,4 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from rapidresponse.alerts import views as alert_views
 from rapidresponse.channels.push import pwa
@@ -32,8 +31,7 @@ urlpatterns = [
     path("me/push/unsubscribe/", me_views.me_push_unsubscribe, name="me_push_unsubscribe"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("rapidresponse.accounts.urls")),
     path("console/", incident_views.console, name="console"),
     path("console/queue/", incident_views.console_queue, name="console_queue"),
     path("console/reports/new/", incident_views.phone_report, name="phone_report"),

@@ -2,37 +2,56 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from rapidresponse.accounts.models import Role, Staff
+from rapidresponse.accounts import secondfactor
+from rapidresponse.accounts.actions import StaffInput, do_provision_staff
+from rapidresponse.accounts.models import Role
+from rapidresponse.zones.models import Zone
 
 
 class Command(BaseCommand):
-    help = "Create (or update) a staff login without prompts."
+    help = ("Create (or update) a staff login without prompts. With --totp-secret the "
+            "authenticator app is set up already (give the same secret to the person's app); "
+            "without it, the person sets one up when first signing in.")
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("username")
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--password", required=True)
+        parser.add_argument("--totp-secret", metavar="BASE32",
+                            help="the authenticator app's secret (base32, at least 128 bits)")
+        parser.add_argument("--zone", action="append", metavar="NAME", dest="zones",
+                            help="a zone this person works in (repeat for several)")
         parser.add_argument("--on-call", action="store_true",
                             help="verifiers: take verification requests now")
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         username = options["username"].strip()
         if not username or len(username) > 150:
             raise CommandError("The username must be 1 to 150 characters.")
         if len(options["password"]) < 8:
             raise CommandError("The password must be at least 8 characters.")
-        User = get_user_model()
-        user, created = User.objects.get_or_create(username=username)
-        user.set_password(options["password"])
-        user.is_staff = options["role"] == Role.COORDINATOR
-        user.is_superuser = False
-        user.save()
-        Staff.objects.update_or_create(user=user, defaults={"role": options["role"],
-                                                            "on_call": options["on_call"]})
+        secret = None
+        if options["totp_secret"] is not None:
+            try:
+                secret = secondfactor.parse_secret(options["totp_secret"])
+            except ValueError as exc:
+                raise CommandError(f"--totp-secret: {exc}.") from exc
+        zones = None
+        if options["zones"]:
+            zones = []
+            for name in options["zones"]:
+                zone = Zone.objects.filter(name=name.strip()).first()
+                if zone is None:
+                    known = ", ".join(Zone.objects.order_by("name")
+                                      .values_list("name", flat=True)) or "none yet"
+                    raise CommandError(f"There is no zone {name!r}. Zones: {known}.")
+                zones.append(zone)
+        staff, created = do_provision_staff(StaffInput(
+            username=username, role=options["role"], password=options["password"],
+            on_call=options["on_call"], totp_secret=secret, zones=zones))
         verb = "Created" if created else "Updated"
-        self.stdout.write(f"{verb} {options['role']} {username}")
+        factor = ("authenticator app set up" if secondfactor.has_second_factor(staff.user)
+                  else "sets up the authenticator app at first sign-in")
+        self.stdout.write(f"{verb} {options['role']} {username} ({factor})")

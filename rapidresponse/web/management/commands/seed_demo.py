@@ -18,5 +18,8 @@ class Command(BaseCommand):
         counts = demo.seed(options["members"])
         verb = "Demo network already present" if already else "Seeded the demo network"
         self.stdout.write(f"{verb}: {counts['zones']} zones, {counts['members']} members.")
-        self.stdout.write(f"Staff logins (password '{demo.PASSWORD}'): coordinator, "
-                          "dispatcher, verifier, verifier2, verifier3, responder")
+        self.stdout.write(f"Staff logins (password '{demo.PASSWORD}'): "
+                          + ", ".join(demo.LOGINS))
+        self.stdout.write(f"Second factor: add the secret {demo.TOTP_SECRET} to an "
+                          "authenticator app (time-based), or print the current code with "
+                          "`python manage.py totp_code USERNAME`.")
