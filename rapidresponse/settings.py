@@ -313,6 +313,8 @@ TWILIO_FROM_NUMBERS = env_list("TWILIO_FROM_NUMBERS", "")
 TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
 # discard: ask Twilio not to keep message bodies (needs Message Privacy on the account).
 TWILIO_CONTENT_RETENTION = env_str("TWILIO_CONTENT_RETENTION", "discard")
+# Ask Twilio to obfuscate recipients' numbers in what it keeps ("" to omit).
+TWILIO_ADDRESS_RETENTION = env_str("TWILIO_ADDRESS_RETENTION", "obfuscate")
 # The SharedKey secret, when a Twilio Webhook Rule signs our webhooks with a shared key
 # instead of the auth token (header X-Twilio-Webhooks-Signature-Settings).
 TWILIO_WEBHOOK_SHARED_KEY = env_str("TWILIO_WEBHOOK_SHARED_KEY", "")

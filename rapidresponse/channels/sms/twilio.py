@@ -39,6 +39,7 @@ from rapidresponse.delivery.transport import (
     TransportError,
 )
 from rapidresponse.lib import http
+from rapidresponse.lib.redact import scrub
 
 # Twilio error codes that will never succeed for this recipient: the contact point is
 # disabled. Send-time (REST API) codes and delivery-time (status callback) codes.
@@ -127,7 +128,8 @@ def _error_of(response: httpx.Response) -> tuple[int | None, str]:
     text = f"Twilio {response.status_code}"
     if code:
         text += f" ({code})"
-    text += f": {error.get('message') or response.text[:200]}"
+    # Twilio's message often names the recipient: never stored or logged as it comes.
+    text += f": {scrub(str(error.get('message') or response.text[:200]))}"
     return (int(code) if isinstance(code, int | str) and str(code).isdigit() else None), text
 
 
@@ -161,6 +163,8 @@ class TwilioSmsBackend(Transport):
         }
         if settings.TWILIO_CONTENT_RETENTION:
             data["ContentRetention"] = settings.TWILIO_CONTENT_RETENTION
+        if settings.TWILIO_ADDRESS_RETENTION:
+            data["AddressRetention"] = settings.TWILIO_ADDRESS_RETENTION
         if settings.TWILIO_MESSAGING_SERVICE_SID:
             data["MessagingServiceSid"] = settings.TWILIO_MESSAGING_SERVICE_SID
         else:
