@@ -105,3 +105,20 @@ def test_atom_feed_hides_drills_from_the_public(client, zone, verifier, dispatch
     assert public.findall("atom:entry", NS) == []
     staff = etree.fromstring(dispatcher.client.get("/feeds/alerts.atom").content)
     assert len(staff.findall("atom:entry", NS)) == 1
+
+
+def test_the_public_cap_point_is_no_more_precise_than_the_public_map(client, zone, verifier):
+    incident = confirmed_incident(verifier)
+    doc = fetch_cap(client, incident.alerts.get())
+    point, _radius = text(doc, "cap:info/cap:area/cap:circle").split(" ")
+    public = client.get(f"/api/v1/incidents/{incident.pk}").json()
+    assert point == f"{public['latitude']:.3f},{public['longitude']:.3f}"
+
+
+def test_the_restricted_cap_point_is_finer_for_staff_and_partners(
+        client, zone, verifier, dispatcher, settings):
+    settings.ALERT_SCOPE = "restricted"
+    incident = confirmed_incident(verifier)
+    doc = fetch_cap(client, incident.alerts.get(), **dispatcher.api())
+    point, _radius = text(doc, "cap:info/cap:area/cap:circle").split(" ")
+    assert len(point.split(",")[0].split(".")[1]) == 4

@@ -52,6 +52,17 @@ def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
     return element
 
 
+def circle(alert: Alert) -> str:
+    """The alert's area as a CAP circle. A public document is no more precise than the public
+    map: the middle of the alert's resolution-7 cell, to three decimals; the restricted one
+    (staff and partners) gives the resolution-8 cell, to four."""
+    if is_public(alert):
+        lat, lng = geo.center(geo.parent(alert.center_cell, settings.H3_PUBLIC_RESOLUTION))
+        return f"{lat:.3f},{lng:.3f} {alert.radius_m / 1000:.1f}"
+    lat, lng = geo.center(alert.center_cell)
+    return f"{lat:.4f},{lng:.4f} {alert.radius_m / 1000:.1f}"
+
+
 def _info(root: ET.Element, alert: Alert, lang: str) -> None:
     body = alert.message.body(lang)
     with translation.override(lang):
@@ -73,8 +84,7 @@ def _info(root: ET.Element, alert: Alert, lang: str) -> None:
         _sub(info, "contact", settings.HOTLINE_NUMBER)
         area = ET.SubElement(info, f"{{{CAP_NS}}}area")
         _sub(area, "areaDesc", alert.area_name)
-        lat, lng = geo.center(alert.center_cell)
-        _sub(area, "circle", f"{lat:.4f},{lng:.4f} {alert.radius_m / 1000:.1f}")
+        _sub(area, "circle", circle(alert))
 
 
 def cap_document(alert: Alert) -> bytes:
