@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 from rapidresponse.accounts import audit
 from rapidresponse.accounts.models import Staff
 from rapidresponse.alerts.actions import do_send_alert, do_send_follow_up
+from rapidresponse.channels.sms import questions
 from rapidresponse.delivery import outbox
-from rapidresponse.incidents.messages import dispatch_bodies
+from rapidresponse.incidents.messages import VERIFY_QUESTION, dispatch_bodies
 from rapidresponse.incidents.models import (
     OPEN_STATES,
     UNVERIFIED_STATES,
@@ -290,8 +291,12 @@ def do_request_verification(incident: Incident, actor: Actor) -> list[Verificati
                                         dispatch_bodies(incident, url),
                                         is_drill=incident.is_drill)
         user = actor if actor is not None and actor.is_authenticated else None
-        requests.append(VerificationRequest.objects.create(
-            incident=incident, verifier=verifier, requested_by=user, message=message))
+        request = VerificationRequest.objects.create(
+            incident=incident, verifier=verifier, requested_by=user, message=message)
+        # "Reply YES if you are going": the answer comes back to hotline.verifier_answers.
+        questions.ask_member(verifier.member, VERIFY_QUESTION, request.pk,
+                             ttl=timedelta(minutes=settings.INCIDENT_EXPIRY_MINUTES))
+        requests.append(request)
     return requests
 
 

@@ -10,13 +10,12 @@ class IncidentsConfig(AppConfig):
         (periodic), the names of incident audit actions, and the hotline's handlers: a
         verifier's YES, and any other text as an SMS report."""
         from rapidresponse.accounts import labels
-        from rapidresponse.channels.sms import inbound
-        from rapidresponse.channels.sms.keywords import Keyword
+        from rapidresponse.channels.sms import inbound, questions
         from rapidresponse.incidents import hotline, periodic
+        from rapidresponse.incidents.messages import VERIFY_QUESTION
         from rapidresponse.incidents.models import AUDIT_ACTIONS, State
 
         assert periodic  # imported for its registrations
         labels.register("incident", actions=AUDIT_ACTIONS, states=dict(State.choices))
-        inbound.answer(Keyword.YES)(lambda sender, language, _text:
-                                    hotline.verifier_going(sender, language))
+        questions.topic(VERIFY_QUESTION)(hotline.verifier_answers)
         inbound.conversation(hotline.converse)

@@ -19,10 +19,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapidresponse.accounts import audit
-from rapidresponse.accounts.models import Staff
 from rapidresponse.channels.sms import texts
-from rapidresponse.channels.sms.keywords import fold, guess_activity, guess_agency, guess_size
-from rapidresponse.channels.sms.models import SmsThread, SmsThreadMessage, ThreadState
+from rapidresponse.channels.sms.keywords import (
+    Keyword,
+    fold,
+    guess_activity,
+    guess_agency,
+    guess_size,
+    keyword_of,
+)
+from rapidresponse.channels.sms.models import Question, SmsThread, SmsThreadMessage, ThreadState
 from rapidresponse.channels.sms.threads import (
     Actor,
     Sender,
@@ -35,7 +41,6 @@ from rapidresponse.incidents.models import UNVERIFIED_STATES, Report, Source, Ve
 from rapidresponse.lib import crypto
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.contacts import normalise_phone
-from rapidresponse.members.models import Member
 from rapidresponse.zones.models import Zone
 
 log = logging.getLogger(__name__)
@@ -44,24 +49,21 @@ log = logging.getLogger(__name__)
 CONVERSATION_TIMEOUT = timedelta(hours=2)
 
 
-def verifier_going(sender: Sender, language: str) -> str:
-    """YES from a verifier: they are going to the incident they were last asked about."""
-    member = sender.member
-    if member is None or member.status != Member.Status.ACTIVE:
-        return ""
-    staff = Staff.objects.filter(member=member, user__is_active=True).select_related(
-        "user").first()
-    if staff is None:
-        return ""
+def verifier_answers(sender: Sender, language: str, text: str,
+                     question: Question) -> str | None:
+    """YES to a verification request: the verifier is going to that incident."""
+    if keyword_of(text)[0] != Keyword.YES:
+        return None
     request = (VerificationRequest.objects.select_for_update()
-               .filter(verifier=staff, accepted_at__isnull=True,
-                       incident__state__in=UNVERIFIED_STATES)
-               .select_related("incident").order_by("-created_at", "-id").first())
+               .filter(pk=question.object_id, accepted_at__isnull=True,
+                       incident__state__in=UNVERIFIED_STATES, verifier__user__is_active=True)
+               .select_related("incident", "verifier__user").first())
     if request is None:
-        return ""
+        return None
     request.accepted_at = timezone.now()
     request.save(update_fields=["accepted_at"])
-    audit.record(staff.user, "incident.verifier_going", request.incident, channel="sms")
+    audit.record(request.verifier.user, "incident.verifier_going", request.incident,
+                 channel="sms")
     url = settings.PUBLIC_URL + reverse("verify", args=[request.incident_id])
     return texts.verifier_going(language, request.incident_id, url)
 

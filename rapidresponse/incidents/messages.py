@@ -10,6 +10,10 @@ from rapidresponse.incidents.models import Incident
 from rapidresponse.incidents.queries import facts_of
 from rapidresponse.members.models import language_codes
 
+#: The question a verification request asks by SMS ("reply YES if you are going"): the
+#: answer comes back to hotline.verifier_answers (channels.sms.questions).
+VERIFY_QUESTION = "verify"
+
 
 def dispatch_bodies(incident: Incident, url: str) -> dict[str, dict[str, str]]:
     """The request to an on-call verifier to go and look."""

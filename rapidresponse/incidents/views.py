@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from rapidresponse.accounts.access import VERIFY_ROLES, access_console, access_role, role_of
 from rapidresponse.accounts.models import AuditEntry, Role
 from rapidresponse.delivery.models import Delivery, Status
-from rapidresponse.incidents import actions, hotline, queries, transitions
+from rapidresponse.incidents import actions, hotline, panels, queries, transitions
 from rapidresponse.incidents.access import access_incident, access_incident_for_verification
 from rapidresponse.incidents.forms import report_context
 from rapidresponse.incidents.models import (
@@ -38,7 +38,8 @@ def console(request: HttpRequest) -> HttpResponse:
     access_console(request.user)
     return render(request, "incidents/console.html", {
         "incidents": queries.console_queue(request.GET.get("all") == "1")[:100],
-        "show_all": request.GET.get("all") == "1"})
+        "show_all": request.GET.get("all") == "1",
+        "panels": panels.for_console(request)})
 
 
 @login_required
@@ -82,7 +83,9 @@ def _incident_context(incident: Incident) -> dict[str, Any]:
 def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     access_console(request.user)
     incident = access_incident(request.user, incident_id)
-    return render(request, "incidents/incident.html", _incident_context(incident))
+    context = _incident_context(incident)
+    context["panels"] = panels.for_incident(request, incident)
+    return render(request, "incidents/incident.html", context)
 
 
 def _run(request: HttpRequest, incident: Incident, action: Any, *args: Any) -> bool:

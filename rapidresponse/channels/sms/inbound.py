@@ -3,10 +3,12 @@
 A text is handled once (by Twilio's MessageSid). Then, in this order:
 1. the carriers' keywords (compliance.py): STOP and its family, START, HELP, ESPAÑOL /
    ENGLISH — always, whatever else was asked;
-2. a one-word answer (YES) goes to the apps that asked this sender something (`answers`):
-   the first that claims it replies; when none does and no conversation asked a question,
-   the sender hears that nothing is waiting for an answer;
-3. anything else goes to the conversation (`conversation`): the SMS report of incidents.
+2. the questions this phone was asked and has not answered (questions.py), the most recent
+   first: a request to verify or to go, an RSVP, a vote;
+3. the apps' commands (`@command(...)`: a word the whole text must be, like PLAN);
+4. a YES that answers nothing: the sender hears that nothing is waiting for an answer,
+   unless the conversation just asked them where or what;
+5. anything else goes to the conversation (`conversation`): the SMS report of incidents.
 
 The apps above this channel register their handlers when they are ready, so this module
 never imports them.
@@ -19,8 +21,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from rapidresponse.channels.sms import compliance, texts
-from rapidresponse.channels.sms.keywords import Keyword, guess_language, keyword_of
+from rapidresponse.channels.sms import compliance, questions, texts
+from rapidresponse.channels.sms.keywords import Keyword, fold, guess_language, keyword_of
 from rapidresponse.channels.sms.models import InboundSms, SmsThread, SmsThreadMessage, ThreadState
 from rapidresponse.channels.sms.segments import sms_text
 from rapidresponse.channels.sms.threads import Sender, identify, log_message, thread_for
@@ -29,17 +31,19 @@ from rapidresponse.members.models import Member, language_codes
 # Twilio joins a long SMS into one Body of at most 1600 characters.
 MAX_INBOUND = 1600
 
-#: A handler gets the sender, their language and the text, and returns the reply; for an
-#: answer, "" means "I asked this sender nothing".
-Handler = Callable[[Sender, str, str], str]
-_answers: dict[Keyword, list[Handler]] = {}
+#: A handler gets the sender, their language and the text, and returns the reply; a
+#: command's handler may return None: "not for me" (then the conversation gets the text).
+Handler = Callable[[Sender, str, str], "str | None"]
+_commands: dict[str, Handler] = {}
 _conversation: list[Handler] = []
 
 
-def answer(keyword: Keyword) -> Callable[[Handler], Handler]:
-    """Register a handler for a one-word answer (a decorator)."""
+def command(*words: str) -> Callable[[Handler], Handler]:
+    """Register a command: a text that is exactly one of these words (case and accents
+    ignored, as keywords.fold reads them) goes to the decorated handler."""
     def register(fn: Handler) -> Handler:
-        _answers.setdefault(keyword, []).append(fn)
+        for word in words:
+            _commands[fold(word)] = fn
         return fn
     return register
 
@@ -88,19 +92,20 @@ def handle(sender_raw: str, body: str) -> str:
             reply = compliance.set_language(sender, thread, keyword.value)
         log_message(thread, SmsThreadMessage.Direction.OUT, reply)
         return reply
-    if keyword is not None:
-        claimed = next((r for r in (h(sender, language, text)
-                                    for h in _answers.get(keyword, [])) if r), "")
-        asked = thread is not None and thread.state in (ThreadState.WHERE, ThreadState.WHAT)
-        if claimed or not asked:
-            # A conversation that asked where or what takes the word as its answer.
-            log_message(thread, SmsThreadMessage.Direction.IN, text)
-            reply = claimed or texts.text("nothing_pending", language)
-            log_message(thread, SmsThreadMessage.Direction.OUT, reply)
-            return reply
+    answered = questions.answer(sender, language, text)
+    if answered is None and fold(text) in _commands:
+        answered = _commands[fold(text)](sender, language, text)
+    asked = thread is not None and thread.state in (ThreadState.WHERE, ThreadState.WHAT)
+    if answered is None and keyword == Keyword.YES and not asked:
+        answered = texts.text("nothing_pending", language)
+    if answered is not None:
+        # A conversation that asked where or what takes anything else as its answer.
+        log_message(thread, SmsThreadMessage.Direction.IN, text)
+        log_message(thread, SmsThreadMessage.Direction.OUT, answered)
+        return answered
     if not _conversation:
         return texts.text("help", language)
-    return _conversation[0](sender, language, text)
+    return _conversation[0](sender, language, text) or ""
 
 
 def _language(member: Member | None, thread: SmsThread | None, text: str,

@@ -100,3 +100,20 @@ class DeliveryReceipt(models.Model):
     status = models.CharField(max_length=20)
     error_code = models.IntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class Question(models.Model):
+    """Something the system asked a phone by SMS and is waiting for an answer to: a request
+    to verify or to go to an incident, an RSVP, a vote, a step of joining by text. The next
+    text from that phone goes first to the app that asked (channels.sms.questions), until it
+    is answered or expires. Found by the blind index of the member's SMS contact."""
+
+    contact_index = models.CharField(max_length=64)
+    topic = models.CharField(max_length=40)
+    object_id = models.BigIntegerField()
+    asked_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["contact_index", "asked_at"], name="sms_question_open")]

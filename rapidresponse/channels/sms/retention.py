@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from rapidresponse.channels.sms.models import InboundSms, SmsThread, SmsThreadMessage
+from rapidresponse.channels.sms.models import InboundSms, Question, SmsThread, SmsThreadMessage
 from rapidresponse.jobs.registry import personal_data, retention
 from rapidresponse.jobs.retention import deleted
 
@@ -39,6 +40,18 @@ def threads(now: datetime) -> int:
         updated_at__lt=now - timedelta(days=settings.RETENTION_REPORT_DETAILS_DAYS)))
 
 
+@retention("sms_questions", model="sms.Question",
+           rule=_("questions asked by SMS: deleted a day after they were answered or expired"))
+def questions(now: datetime) -> int:
+    day = now - timedelta(days=1)
+    return deleted(Question.objects.filter(Q(answered_at__lt=day) | Q(expires_at__lt=day)))
+
+
+personal_data(
+    "sms.Question", fields=("contact_index",), category="conversations",
+    purpose=_("sending a phone's answer to the app that asked it something"),
+    protection=_("the blind index of the member's SMS contact, never the number"),
+    retention=("sms_questions",), dated_by="asked_at")
 personal_data(
     "sms.InboundSms", fields=("message_sid", "reply"), category="conversations",
     purpose=_("a text is handled once when Twilio retries its webhook"),
