@@ -11,9 +11,12 @@ import pytest
 from rapidresponse.delivery.models import Delivery, Status
 from rapidresponse.lib.redact import scrub
 from rapidresponse.members.models import ContactPoint
+from tests import test_twilio_outbound
 from tests.conftest import make_member
 from tests.test_members import all_stored_text
-from tests.test_twilio_outbound import PHONE, confirm_alert, delivery_to, twilio  # noqa: F401
+from tests.test_twilio_outbound import PHONE, confirm_alert, delivery_to
+
+twilio = test_twilio_outbound.twilio  # the same Twilio stub fixture
 
 NAMED = "The 'To' number +1 (213) 555-0101 is not a valid phone number. Email ana@example.org"
 
@@ -31,7 +34,7 @@ def test_scrub_takes_out_numbers_and_addresses_and_keeps_codes(text, scrubbed):
 
 
 def test_a_permanent_error_naming_the_recipient_is_stored_without_the_number(
-        client, zone, verifier, twilio, deliver, caplog):  # noqa: F811
+        client, zone, verifier, twilio, deliver, caplog):
     member = make_member("Ana", "en", phone=PHONE)
     twilio.fail_to(PHONE, 400, code=21211, message=NAMED)
     caplog.set_level(logging.DEBUG)
@@ -49,7 +52,7 @@ def test_a_permanent_error_naming_the_recipient_is_stored_without_the_number(
 
 
 def test_a_transient_error_naming_the_recipient_is_stored_without_it(
-        client, zone, verifier, twilio, deliver, dispatcher, settings, caplog):  # noqa: F811
+        client, zone, verifier, twilio, deliver, dispatcher, settings, caplog):
     settings.DELIVERY_MAX_ATTEMPTS = 1
     make_member("Ana", "en", phone=PHONE)
     twilio.fail_next(500, code=20500, message=NAMED, times=3)
@@ -66,7 +69,7 @@ def test_a_transient_error_naming_the_recipient_is_stored_without_it(
 
 
 def test_twilio_is_asked_to_obfuscate_the_numbers_it_keeps(
-        client, zone, verifier, twilio, deliver, settings):  # noqa: F811
+        client, zone, verifier, twilio, deliver, settings):
     make_member("Ana", "en", phone=PHONE)
     confirm_alert(client, verifier)
     deliver()
@@ -75,7 +78,7 @@ def test_twilio_is_asked_to_obfuscate_the_numbers_it_keeps(
 
 
 def test_address_retention_can_be_switched_off(
-        client, zone, verifier, twilio, deliver, settings):  # noqa: F811
+        client, zone, verifier, twilio, deliver, settings):
     settings.TWILIO_ADDRESS_RETENTION = ""
     make_member("Ana", "en", phone=PHONE)
     confirm_alert(client, verifier)

@@ -14,14 +14,11 @@ from rapidresponse.channels.sms.models import Question
 from rapidresponse.incidents.models import VerificationRequest
 from rapidresponse.jobs.retention import enforce_retention
 from rapidresponse.members.models import Member
+from tests import test_sms_keywords
 from tests.conftest import make_member
-from tests.test_sms_keywords import (  # noqa: F401
-    PHONE,
-    VERIFIER_PHONE,
-    request_verification,
-    text,
-    twilio,
-)
+from tests.test_sms_keywords import PHONE, VERIFIER_PHONE, request_verification, text
+
+twilio = test_sms_keywords.twilio  # the same Twilio stub fixture
 
 
 def two_requests(client: Any, dispatcher: Any, deliver: Any) -> tuple[int, int]:
