@@ -9,8 +9,11 @@ dropped. Dropping is what keeps the limit: a token is spent at most once, within
 TAKE_AHEAD_S of being taken from the shared bucket, so the workers together never exceed the
 rate (a burst is at most one bucket's capacity, as with one worker).
 
-Measured (see the README's Development notes): about 0.3 ms per take on SQLite and 0.4 ms on
-PostgreSQL; at 100 tokens a second, one take every 50 ms."""
+Cost, measured on the 2-core development machine while others were busy on it: a take is
+about 0.4 ms (0.06-0.1 ms of CPU) on SQLite and 0.5-0.6 ms of CPU on PostgreSQL, where its
+commit does not wait for the disk (a bucket that loses its last take in a crash is
+harmless). At 20 tokens a second or more a process makes about 20 takes a second per
+bucket, whatever the rate: at 1,000 SMS a second, 0.01 ms of CPU per send."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import threading
 import time
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from rapidresponse.delivery.outbox.writes import write
 
@@ -71,7 +74,11 @@ class DatabaseBuckets:
             now = time.time()
             avail: list[Any] = [capacity, now, rate]
             params = [*([want, *avail]), *avail, *([want, *avail]), now, key]
-            with connection.cursor() as cursor:
+            with transaction.atomic(), connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    # A bucket that loses its last take in a crash is harmless: no need to
+                    # wait for the commit to reach the disk (3 ms, against 0.3).
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
                 cursor.execute(_take_sql(), params)
                 row = cursor.fetchone()
                 if row is None:  # the first take of this bucket anywhere: a full bucket
