@@ -17,7 +17,7 @@ from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
 
 from rapidresponse.delivery.outbox import claims, enqueue
-from rapidresponse.delivery.outbox.drain import drain
+from rapidresponse.delivery.outbox.draining import drain
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ it already has it (Transport.reconcile).
 Modules, in the order a delivery meets them:
 - enqueue: messages and deliveries are written; the workers are told on commit;
 - claims: a worker claims due deliveries, renews its claim, gives back what it cannot start;
-- engine, drain: claimed deliveries are sent on the process's sender threads;
+- engine, draining: claimed deliveries are sent on the process's sender threads;
 - outcomes: what the provider answered is written down;
 - fallback: a channel that failed for good hands the message to the member's next one;
 - reconcile: lost outcomes are asked about at the provider, within a time budget;
@@ -41,7 +41,7 @@ from rapidresponse.delivery.outbox.claims import (
     release,
 )
 from rapidresponse.delivery.outbox.deadletters import dead_letters, retry
-from rapidresponse.delivery.outbox.drain import drain, send_one
+from rapidresponse.delivery.outbox.draining import drain, send_one
 from rapidresponse.delivery.outbox.engine import RELEASED, shares_rows_across_threads
 from rapidresponse.delivery.outbox.enqueue import (
     add_deliveries,
