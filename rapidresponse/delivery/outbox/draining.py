@@ -3,11 +3,16 @@ threads busy, write outcomes in groups, give back whatever is left when time is 
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import time
 from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 from django.conf import settings
+from django.db import connection
 
 from rapidresponse.delivery.models import Delivery, Message, Status
 from rapidresponse.delivery.outbox import claims
@@ -28,13 +33,19 @@ from rapidresponse.delivery.outbox.outcomes import finish_sent, outcome_of_error
 from rapidresponse.delivery.outbox.writes import Claimed
 from rapidresponse.members.models import ContactPoint
 
+T = TypeVar("T")
+
 
 class Drain:
     """Claims batches, prepares a chunk at a time (renewing claims that are no longer
-    fresh), keeps `threads` sends busy and as many again waiting (so that the senders do not
-    stop while this thread claims or writes), and writes outcomes in groups (every
-    FLUSH_EVERY outcomes or FLUSH_SECONDS). The next batch is claimed while the last sends
-    of the previous one are in flight."""
+    fresh), keeps `threads` sends busy and as many again waiting, and writes outcomes in
+    groups (every FLUSH_EVERY outcomes or FLUSH_SECONDS).
+
+    With sender threads, the claims and the groups of outcomes are written by one more
+    thread of this drain (`db`, its own database connection), so that neither a claim nor
+    a write holds up the jobs this thread hands to the senders: the next batch is claimed
+    while the last jobs of the one before are still waiting to be sent. Inline (one thread),
+    this thread does it all."""
 
     def __init__(self, threads: int, max_batches: int | None, stop_at: float | None) -> None:
         self.threads = max(1, threads)
@@ -54,29 +65,50 @@ class Drain:
         self.in_flight = 0
         self.done = 0
         self.chunk = max(2 * self.threads, 32)
+        self.db = ThreadPoolExecutor(1, "outbox-db") if self.threads > 1 else None
+        self.claiming: Future[list[Claimed]] | None = None
+        self.writing: list[Future[tuple[int, list[Claimed]]]] = []
 
-    def _claim(self) -> bool:
-        if self.exhausted or (self.max_batches is not None and self.batches >= self.max_batches):
-            return False
-        now = time.monotonic()
-        if self.stop_at is not None and now >= self.stop_at:
-            return False
-        batch = claims.claim(claims.BATCH, self.messages)
+    def _run_db(self, work: Callable[[], T]) -> Future[T]:
+        if self.db is not None:
+            return self.db.submit(work)
+        done: Future[T] = Future()
+        done.set_result(work())
+        return done
+
+    def _start_claim(self) -> None:
+        """Claim the next batch (on the db thread) if allowed and not already under way."""
+        if self.claiming is not None or self.exhausted:
+            return
+        if self.max_batches is not None and self.batches >= self.max_batches:
+            return
+        if self.stop_at is not None and time.monotonic() >= self.stop_at:
+            return
+        self.batches += 1
+        self.claiming = self._run_db(lambda: claims.claim(claims.BATCH, self.messages))
+
+    def _take_claim(self, wait: bool) -> None:
+        if self.claiming is None or not (wait or self.claiming.done()):
+            return
+        claiming, self.claiming = self.claiming, None
+        batch = claiming.result()
         if not batch:
             self.exhausted = True
             self.recorded_since_exhausted = False
-            return False
-        self.batches += 1
-        deadline = now + claims.batch_seconds()
+            return
+        deadline = batch[0].claimed_at + claims.batch_seconds()
         if self.stop_at is not None:
-            deadline = min(deadline, max(self.stop_at, now + 1.0))
+            deadline = min(deadline, max(self.stop_at, batch[0].claimed_at + 1.0))
         self.todo.extend((row, deadline) for row in batch)
-        return True
 
     def _next_chunk(self) -> bool:
         """Prepare (and renew where needed) the next chunk. False when none is left."""
-        if not self.todo and not self._claim():
-            return False
+        self._take_claim(wait=False)
+        if not self.todo:
+            self._start_claim()
+            self._take_claim(wait=True)
+            if not self.todo:
+                return False
         jobs: list[Job] = []
         now = time.monotonic()
         while self.todo and len(jobs) < self.chunk:
@@ -93,6 +125,8 @@ class Drain:
         ours, settled = renew(jobs)
         self.done += settled
         self.ready.extend(ours)
+        if len(self.todo) < 2 * self.chunk and self.db is not None:
+            self._start_claim()  # claimed while what is left of this batch goes out
         return True
 
     def _fill(self) -> None:
@@ -113,11 +147,17 @@ class Drain:
 
     def _flush(self) -> None:
         if self.unrecorded:
-            attempted, given_back = record(self.unrecorded)
+            group, self.unrecorded = self.unrecorded, []
+            self.writing.append(self._run_db(lambda: record(group)))
+            self.recorded_since_exhausted = True
+        self._written(wait=False)
+
+    def _written(self, wait: bool) -> None:
+        for future in [f for f in self.writing if wait or f.done()]:
+            self.writing.remove(future)
+            attempted, given_back = future.result()
             self.done += attempted
             self.released += given_back
-            self.unrecorded = []
-            self.recorded_since_exhausted = True
 
     def _collect(self, flush_at: float) -> None:
         try:
@@ -139,6 +179,8 @@ class Drain:
             while True:
                 self._fill()
                 if self.in_flight == 0:
+                    self._flush()
+                    self._written(wait=True)
                     if self.exhausted and self.recorded_since_exhausted:
                         self.exhausted = False
                         continue
@@ -154,6 +196,10 @@ class Drain:
             while self.in_flight and time.monotonic() < end:
                 self._collect(end)
             self._flush()
+            self._written(wait=True)
+            if self.claiming is not None:  # claimed ahead: given back below
+                with contextlib.suppress(Exception):
+                    self._take_claim(wait=True)
             self.released += [row for row, _deadline in self.todo]
             self.released += [job.row for job in self.ready]
             by_claim: dict[str, list[int]] = {}
@@ -161,6 +207,9 @@ class Drain:
                 by_claim.setdefault(row.claim, []).append(row.pk)
             for token, ids in by_claim.items():
                 claims.release(token, ids)
+            if self.db is not None:
+                self.db.submit(lambda: connection.close()).result()  # the db thread's own
+                self.db.shutdown()
         return self.done
 
 
