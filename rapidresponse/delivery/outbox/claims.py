@@ -132,15 +132,7 @@ _RENEWED_SQL = ("SELECT id FROM delivery_delivery "
                 "WHERE claim = %s AND status = %s AND claimed_at = %s AND id IN ({ids})")
 
 
-def renew(rows: list[Row]) -> tuple[set[int], int]:
-    """Renew our claim on these rows just before sending them (one statement for all; they
-    share one claim). Returns the ids still ours, and how many were settled here: a row the
-    stale-claim sweep handed on (queued again, or found already sent) is not ours to send,
-    and one whose member opted out after the claim is skipped."""
-    if not rows:
-        return set(), 0
-    claim_token = rows[0].claim
-    ids = [r.pk for r in rows]
+def _renew(claim_token: str, ids: list[int]) -> set[int]:
     marks = ", ".join(["%s"] * len(ids))
     stamp = db("claimed_at", timezone.now())
 
@@ -152,8 +144,20 @@ def renew(rows: list[Row]) -> tuple[set[int], int]:
             cursor.execute(_RENEWED_SQL.format(ids=marks),
                            [claim_token, Status.SENDING, stamp, *ids])
             return {int(row[0]) for row in cursor.fetchall()}
+    return write(run)
 
-    renewed = write(run)
+
+def renew(rows: list[Row]) -> tuple[set[int], int]:
+    """Renew our claim on these rows just before sending them (one statement per claim).
+    Returns the ids still ours, and how many were settled here: a row the stale-claim sweep
+    handed on (queued again, or found already sent) is not ours to send, and one whose
+    member opted out after the claim is skipped."""
+    by_claim: dict[str, list[int]] = {}
+    for row in rows:
+        by_claim.setdefault(row.claim, []).append(row.pk)
+    renewed: set[int] = set()
+    for claim_token, ids in by_claim.items():
+        renewed |= _renew(claim_token, ids)
     lost = [r for r in rows if r.pk not in renewed]
     settled = 0
     if lost:
