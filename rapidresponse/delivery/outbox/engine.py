@@ -1,15 +1,17 @@
-"""The engine: drains the outbox. One thread per drain claims batches, prepares and renews
-them, and writes outcomes in groups; the process's sender threads hand jobs to transports.
+"""The engine: jobs, the process's sender threads, and what a send's answer becomes.
 
-Who writes to the database, and when:
-- the draining thread writes every claim, renewal and outcome, and gives back what it
-  could not start in time;
+Who writes to the database, and when (a drain is draining.Drain):
+- the drain's database thread writes its claims and its groups of outcomes, so that
+  neither holds up the jobs handed to the senders;
+- the draining thread writes renewals of claims that are no longer fresh, the outcome of
+  deliveries with nothing to send (opted out, no usable contact point), and gives back
+  what it could not start in time;
 - a sender thread writes only (1) to renew the claim of a job that waited longer than
-  claims.RENEW_AFTER_S for a rate-limit token or in line, because only that thread knows
+  claims.fresh_for() for a rate-limit token or in line, because only that thread knows
   when the job finally leaves (and an opt-out meanwhile must still stop it); (2) when the
   transport itself records (the console backends keep what they "sent"); (3) to take
   rate-limit tokens from a bucket in the database (no Redis, see buckets). It never writes
-  an outcome: those go back to the draining thread.
+  an outcome: those go back to the drain.
 
 A worker killed between a send and its group's write leaves those rows claimed: the
 stale-claim sweep asks the provider about them before anything is resent."""
