@@ -76,8 +76,10 @@ class Drain:
         done.set_result(work())
         return done
 
-    def _start_claim(self) -> None:
-        """Claim the next batch (on the db thread) if allowed and not already under way."""
+    def _start_claim(self, ahead: bool) -> None:
+        """Claim the next batch if allowed and not already under way: `ahead` of need on the
+        db thread; else here and now (nothing is in flight for it to overlap with, and the
+        first send of a drain then waits for no other thread's connection)."""
         if self.claiming is not None or self.exhausted:
             return
         if self.max_batches is not None and self.batches >= self.max_batches:
@@ -85,7 +87,11 @@ class Drain:
         if self.stop_at is not None and time.monotonic() >= self.stop_at:
             return
         self.batches += 1
-        self.claiming = self._run_db(lambda: claims.claim(claims.BATCH, self.messages))
+        if ahead:
+            self.claiming = self._run_db(lambda: claims.claim(claims.BATCH, self.messages))
+        else:
+            self.claiming = Future()
+            self.claiming.set_result(claims.claim(claims.BATCH, self.messages))
 
     def _take_claim(self, wait: bool) -> None:
         if self.claiming is None or not (wait or self.claiming.done()):
@@ -105,7 +111,7 @@ class Drain:
         """Prepare (and renew where needed) the next chunk. False when none is left."""
         self._take_claim(wait=False)
         if not self.todo:
-            self._start_claim()
+            self._start_claim(ahead=self.in_flight > 0)
             self._take_claim(wait=True)
             if not self.todo:
                 return False
@@ -126,7 +132,7 @@ class Drain:
         self.done += settled
         self.ready.extend(ours)
         if len(self.todo) < 2 * self.chunk and self.db is not None:
-            self._start_claim()  # claimed while what is left of this batch goes out
+            self._start_claim(ahead=True)  # claimed while the rest of this batch goes out
         return True
 
     def _fill(self) -> None:
