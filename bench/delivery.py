@@ -22,8 +22,8 @@ import httpx
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STUB_DELAY_MS = 20
-TARGET_RATIO = 2.0  # ours at least half the bare client's rate
-TARGET_PER_PROCESS = 500.0  # messages/s per worker process
+TARGET_RATIO = 1.25  # one worker process at least 80 % of the bare client's rate
+TARGET_SCALE = {"postgresql": 1.6, "sqlite": 1.0}  # two processes against one
 TARGET_P95_S = 1.0
 # The project's default DELIVERY_CONCURRENCY (rapidresponse/settings.py); both our workers
 # and the bare client run at this concurrency unless DELIVERY_CONCURRENCY is set.
@@ -137,11 +137,16 @@ def _ours(env: dict[str, str], url: str, count: int, processes: int, stub_pid: i
         queued = _child(env, "enqueue", "--count", str(count))
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
+            # Not too often: every poll costs the stub (and so the machine) some CPU. The
+            # stub says when the last new message came, so the time is exact all the same.
             stats = _stats(url)
             if stats["unique"] >= count:
                 break
-            time.sleep(0.01)
-        finished = time.time()
+            time.sleep(0.1)
+        # The stub answers STUB_DELAY_MS after it takes a message: count that in, as the
+        # bare client's time does.
+        finished = (float(stats["last_new_at"]) + STUB_DELAY_MS / 1000 if stats["last_new_at"]
+                    else time.time())
         machine_after = _machine_ticks()
         cpu_after = [_cpu_seconds(w.pid) for w in workers] + [_cpu_seconds(stub_pid)]
         time.sleep(1.0)  # let the workers record the last outcomes
@@ -278,16 +283,28 @@ def run(var_dir: Path, count: int = MESSAGES, alerts: int = 50) -> list[dict[str
     return results
 
 
+def _one_process(results: list[dict[str, Any]], r: dict[str, Any]) -> dict[str, Any] | None:
+    return next((o for o in results if o["kind"] == "delivery-throughput"
+                 and o["database"] == r["database"] and o["processes"] == 1), None)
+
+
 def table(results: list[dict[str, Any]]) -> str:
-    header = ("benchmark", "ours", "bare / target", "ratio")
+    header = ("benchmark", "ours", "bare / target", "ours / bare", "CPU/msg ours, bare",
+              "x one process")
     rows = [header]
     for r in results:
         if r["kind"] == "delivery-throughput":
+            one = _one_process(results, r)
+            scale = (f"{r['messages_per_second'] / one['messages_per_second']:.2f}"
+                     if one is not None and r["processes"] > 1 else "")
             rows.append((r["name"], f"{r['messages_per_second']:,.0f} msg/s",
-                         f"{r['bare_messages_per_second']:,.0f} msg/s", f"{r['ratio']:.2f}"))
+                         f"{r['bare_messages_per_second']:,.0f} msg/s",
+                         f"{1 / r['ratio']:.2f}",
+                         f"{r['worker_cpu_ms_per_message']:.2f}, "
+                         f"{r['bare_cpu_ms_per_message']:.2f} ms", scale))
         else:
             rows.append((r["name"], f"p50 {r['p50_seconds']:.3f} s, p95 {r['p95_seconds']:.3f} s",
-                         f"p95 <= {TARGET_P95_S:.1f} s", f"{r['ratio']:.2f}"))
+                         f"p95 <= {TARGET_P95_S:.1f} s", "", "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []
     for n, row in enumerate(rows):
@@ -299,25 +316,34 @@ def table(results: list[dict[str, Any]]) -> str:
 
 
 def verdicts(results: list[dict[str, Any]]) -> list[str]:
+    """The targets: one worker process at least 80 % of the bare client's rate at the same
+    concurrency; two at least TARGET_SCALE times one (PostgreSQL 1.6; SQLite never slower).
+    Figures, not asserts: the machine is shared with the stub and the bare clients."""
     notes = []
     for r in results:
         if r["kind"] == "delivery-throughput":
             if r["stub_duplicates"] or r["deliveries_by_status"].get("sent", 0) < r["messages"]:
                 notes.append(f"WRONG: {r['name']}: {r['stub_duplicates']} duplicate sends, "
                              f"deliveries {r['deliveries_by_status']}")
-            met = r["ratio"] <= TARGET_RATIO
-            notes.append(f"{'met' if met else 'NOT met'}: {r['name']}: ratio {r['ratio']:.2f} "
-                         f"(target <= {TARGET_RATIO})")
-            per = r["per_process_messages_per_second"]
-            notes.append(
-                f"{'met' if per >= TARGET_PER_PROCESS else 'NOT met'}: {r['name']}: "
-                f"{per:,.0f} msg/s per process (target >= {TARGET_PER_PROCESS:,.0f}; "
-                f"{r['threads_per_process']} send threads x {1000 / r['stub_delay_ms']:.0f} "
-                f"req/s each caps a process at "
-                f"{r['threads_per_process'] * 1000 / r['stub_delay_ms']:,.0f} msg/s; "
-                f"{r['worker_cpu_ms_per_message']:.2f} ms of worker CPU per message, the stub "
-                f"{r['stub_cpu_seconds']:.1f} s of CPU, the machine's {r['cores']} cores "
-                f"{r['machine_busy']:.0%} busy)")
+            busy = (f"{r['worker_cpu_ms_per_message']:.2f} ms of worker CPU per message "
+                    f"(bare {r['bare_cpu_ms_per_message']:.2f}), stub {r['stub_cpu_seconds']:.1f}"
+                    f" s CPU, the machine's {r['cores']} cores {r['machine_busy']:.0%} busy "
+                    f"(bare {r['bare_machine_busy']:.0%})")
+            if r["processes"] == 1:
+                met = r["ratio"] <= TARGET_RATIO
+                notes.append(f"{'met' if met else 'NOT met'}: {r['name']}: "
+                             f"{1 / r['ratio']:.0%} of the bare client's rate (target >= "
+                             f"{1 / TARGET_RATIO:.0%}); {busy}")
+                continue
+            one = _one_process(results, r)
+            if one is None:
+                continue
+            scale = r["messages_per_second"] / one["messages_per_second"]
+            want = TARGET_SCALE.get(r["database"], 1.0)
+            notes.append(f"{'met' if scale >= want else 'NOT met'}: {r['name']}: {scale:.2f} x "
+                         f"one process (target >= {want}; bare clients "
+                         f"{r['bare_messages_per_second'] / one['bare_messages_per_second']:.2f}"
+                         f" x); {busy}")
         else:
             met = r["measured"] == r["alerts"] and r["p95_seconds"] <= TARGET_P95_S
             notes.append(f"{'met' if met else 'NOT met'}: {r['name']}: p95 "

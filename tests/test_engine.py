@@ -396,3 +396,45 @@ def test_a_drain_on_several_threads_sends_each_delivery_once(settings):
         == {"sent"}
     assert ConsoleMessage.objects.count() == 60
     assert ConsoleMessage.objects.values("delivery").distinct().count() == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_of_several_batches_sends_them_all_and_leaves_nothing_claimed(settings):
+    """The next batch is claimed while the last of the one before is still being sent, so
+    one chunk of jobs can hold deliveries of two claims: each is renewed under its own."""
+    if not outbox.shares_rows_across_threads():
+        pytest.skip("an in-memory SQLite test database cannot be shared by threads")
+    from rapidresponse.lib import crypto
+    from rapidresponse.members.contacts import index_for
+
+    settings.DELIVERY_CONCURRENCY = 4
+    count = 2 * outbox.BATCH + 50
+    now = timezone.now()
+    people = Member.objects.bulk_create([
+        Member(name=f"B{i}", language="en", status=Member.Status.ACTIVE,
+               source=Member.Source.IMPORT, consent_at=now) for i in range(count)])
+    ContactPoint.objects.bulk_create([
+        ContactPoint(member=m, kind="sms", value_encrypted=crypto.encrypt(f"+1213700{i:04d}"),
+                     blind_index=index_for("sms", f"+1213700{i:04d}"), verified_at=now)
+        for i, m in enumerate(people)])
+    message = outbox.create_message("alert", BODIES, is_drill=False)
+    Delivery.objects.bulk_create([
+        Delivery(message=message, member=m, channel="sms", language="en", rank=i,
+                 next_attempt_at=now, created_at=now, updated_at=now)
+        for i, m in enumerate(people)])
+    assert outbox.drain() == count
+    assert set(Delivery.objects.filter(message=message).values_list("status", flat=True)) \
+        == {"sent"}
+    assert ConsoleMessage.objects.values("delivery").distinct().count() == count
+
+
+def test_renewing_deliveries_of_two_claims_at_once_keeps_both(db):
+    from rapidresponse.delivery.outbox import claims
+
+    queue("alert", [(member("First"), 0), (member("Second"), 1)])
+    (first,) = outbox.claim_batch(limit=1)
+    (second,) = outbox.claim_batch(limit=1)
+    assert first.claim != second.claim
+    ours, settled = claims.renew([first, second])
+    assert ours == {first.pk, second.pk}
+    assert settled == 0

@@ -10,7 +10,7 @@ class DeliveryConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the outbox's periodic jobs, warm-up and retention rules.
-        from rapidresponse.delivery import periodic, retention  # noqa: F401
+        from rapidresponse.delivery import periodic, retention, tasks  # noqa: F401
         from rapidresponse.delivery.models import Delivery, Status
         from rapidresponse.members.signals import member_opted_out
 
@@ -20,3 +20,5 @@ class DeliveryConfig(AppConfig):
                 status=Status.SKIPPED, error="member opted out", updated_at=timezone.now())
 
         member_opted_out.connect(skip_queued, weak=False, dispatch_uid="delivery.skip_queued")
+
+        tasks.register()  # the outbox wakes the workers through the drain task

@@ -78,6 +78,11 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["message", "member", "channel"],
                                     name="delivery_once_per_member_channel"),
+            # A provider's message is one delivery's: a reconcile that guessed it for another
+            # delivery loses to the send (or status callback) that names it (outbox.reconcile).
+            models.UniqueConstraint(fields=["channel", "provider_id"],
+                                    name="delivery_provider_id_once",
+                                    condition=~models.Q(provider_id="")),
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
@@ -91,6 +96,16 @@ class Delivery(models.Model):
     def channel_label(self) -> str:
         """The channel's name in the reader's language."""
         return str(Channel(self.channel).label) if self.channel in Channel.values else self.channel
+
+
+class RateBucket(models.Model):
+    """A token bucket shared by every worker process through the database, used when there is
+    no Redis (rapidresponse.delivery.outbox.buckets): `tokens` as of `stamp` (Unix time)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    tokens = models.FloatField()
+    stamp = models.FloatField()
+    granted = models.IntegerField(default=0)  # what the last take got (read back at once)
 
 
 class ConsoleMessage(models.Model):

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from rapidresponse.delivery.models import ConsoleMessage, Delivery, Kind, Message
-from rapidresponse.jobs.registry import personal_data, retention
+from rapidresponse.jobs.registry import not_personal, personal_data, retention
 from rapidresponse.jobs.retention import deleted
 
 
@@ -73,3 +73,6 @@ personal_data(
     purpose=_("what the console backends 'sent' (demo and drills): the message log"),
     protection=_("the contact masked; a code message masked"), retention=("console_messages",
                                                                       "console_codes"))
+not_personal("delivery.RateBucket", fields=("key",),
+             why=_("the name of a provider's rate limit: a channel, or one of the network's "
+                   "own sender numbers"))

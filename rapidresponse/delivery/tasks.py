@@ -3,7 +3,10 @@
 A drain task works for at most DRAIN_SLICE_S seconds. When it finds a full batch it asks for
 one more drain task, so that idle workers (other processes, other machines) join in on a
 large fan-out; when its time is up and work is left, it hands on to a fresh task instead of
-holding a worker (and the queue's time limit) for the length of a city-wide alert."""
+holding a worker (and the queue's time limit) for the length of a city-wide alert.
+
+The outbox is told of this task at start-up (DeliveryConfig.ready calls `register`): it
+never imports this module, so the arrows point one way (tasks -> outbox)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from django.db import close_old_connections
 from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
 
-from rapidresponse.delivery import outbox
+from rapidresponse.delivery.outbox import claims, enqueue
+from rapidresponse.delivery.outbox.draining import drain
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +40,20 @@ def _enqueue_another() -> None:
 def drain_outbox() -> int:
     close_old_connections()
     try:
-        if _queued_elsewhere() and outbox.due_count(outbox.BATCH) >= outbox.BATCH:
+        if _queued_elsewhere() and claims.due_count(claims.BATCH) >= claims.BATCH:
             _enqueue_another()  # a large fan-out: let one more worker join in
-        done = outbox.drain(max_seconds=DRAIN_SLICE_S)
-        if _queued_elsewhere() and outbox.has_due():
+        done = drain(max_seconds=DRAIN_SLICE_S)
+        if _queued_elsewhere() and claims.has_due():
             _enqueue_another()  # time is up and work is left: hand on
         return done
     finally:
         close_old_connections()
+
+
+def _wake_workers() -> None:
+    drain_outbox.enqueue()
+
+
+def register() -> None:
+    """Queued deliveries wake the workers through this task (see outbox.enqueue)."""
+    enqueue.when_queued(_wake_workers)

@@ -4,13 +4,21 @@ Each thread has its own client (and so its own pool of kept-alive connections): 
 delivery worker's send threads then never wait on each other for a shared pool's lock. A
 thread that ends hands its client on (`release`) to the next thread that needs one, so
 connections stay open from one drain of the outbox to the next, and no thread pays for
-setting up a client (TLS context included) again."""
+setting up a client (TLS context included) again.
+
+`deadline(at)` bounds every request made inside it (on this thread or task) by a common end:
+each request's timeout is cut to what is left, so a sweep that asks a provider about many
+messages one at a time spends no more than its budget when the provider hangs."""
 
 from __future__ import annotations
 
 import queue
 import ssl
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -28,6 +36,7 @@ class HttpError(Exception):
 
 
 _local = threading.local()
+_deadline: ContextVar[float | None] = ContextVar("http_deadline", default=None)
 # Clients of threads that ended, with their open connections, for the next threads.
 _idle: queue.SimpleQueue[httpx.Client] = queue.SimpleQueue()
 
@@ -59,8 +68,26 @@ def release() -> None:
         _idle.put(found)
 
 
+@contextmanager
+def deadline(at: float) -> Iterator[None]:
+    """Requests inside end by `at` (time.monotonic()), or by an earlier deadline around it."""
+    outer = _deadline.get()
+    token = _deadline.set(at if outer is None else min(outer, at))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 def request(method: str, url: str, **kwargs: Any) -> httpx.Response:
     seconds = float(getattr(settings, "OUTBOUND_HTTP_TIMEOUT", 10))
+    at = _deadline.get()
+    if at is not None:
+        left = at - time.monotonic()
+        if left <= 0:
+            raise HttpError(f"{method} {url} not sent: its time was up")
+        seconds = min(seconds, left)
+        kwargs.pop("timeout", None)  # the deadline is the caller's word
     kwargs.setdefault("timeout", httpx.Timeout(seconds, connect=min(5.0, seconds)))
     try:
         return client().request(method, url, **kwargs)

@@ -1,5 +1,7 @@
 """Rate limits: fixed windows in the cache for web requests (Redis when REDIS_URL is set),
-and token buckets for the delivery worker's providers (shared through Redis when set).
+and token buckets for the delivery worker's providers: in Redis when REDIS_URL is set, else
+in whatever store the caller gives (the delivery engine keeps them in the database so that
+every worker process shares them, rapidresponse.delivery.outbox.buckets).
 
 Keys are keyed hashes, so an IP address used as a key is never kept in readable form,
 and only for the length of the window."""
@@ -10,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -102,6 +105,12 @@ class RedisBuckets:
         return float(self._script(keys=[key], args=[repr(rate), repr(capacity)]))  # type: ignore[arg-type]
 
 
+class BucketStore(Protocol):
+    def take(self, key: str, rate: float, capacity: float) -> float:
+        """Take one token: 0.0 when one was taken, else the seconds until one will be."""
+        ...
+
+
 Buckets = LocalBuckets | RedisBuckets
 _fallback = LocalBuckets()
 _buckets: dict[str, Buckets] = {}
@@ -121,7 +130,7 @@ class TokenBucket:
     """`rate` tokens a second, at most `capacity` (default: one second's worth) saved up."""
 
     def __init__(self, name: str, rate: float, capacity: float | None = None, *,
-                 store: Buckets | None = None, prefix: str | None = None) -> None:
+                 store: BucketStore | None = None, prefix: str | None = None) -> None:
         if prefix is None:
             prefix = getattr(settings, "TOKEN_BUCKET_PREFIX", "rr:bucket:")
         self.key = prefix + name
@@ -137,10 +146,10 @@ class TokenBucket:
         """Take a token: 0.0 when one was taken, else the seconds until one will be there."""
         if self.unlimited:
             return 0.0
-        store = self.store if self.store is not None else buckets()
+        store: BucketStore = self.store if self.store is not None else buckets()
         try:
             return store.take(self.key, self.rate, self.capacity)
-        except Exception as exc:  # Redis unreachable: keep sending, limited in this process
+        except Exception as exc:  # store unreachable: keep sending, limited in this process
             if isinstance(store, LocalBuckets):
                 raise
             log.warning("rate limit store unavailable (%s): limiting in this process", exc)

@@ -171,6 +171,10 @@ class _State:
     failures: list[_Failure] = field(default_factory=list)
     refused: dict[str, _Failure] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    list_gate: threading.Barrier | None = None  # see TwilioStub.hold_lists
+    list_gate_left: int = 0
+    last_new_at: float = 0.0  # time.time() when a delivery key was last seen first
+    duplicates: dict[str, int] = field(default_factory=dict)  # keys created more than once
 
 
 def delivery_key(params: dict[str, str]) -> str:
@@ -298,6 +302,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._delay()
         state = self.server.state
+        with state.lock:
+            gate = state.list_gate if state.list_gate_left > 0 and not match["sid"] else None
+            if gate is not None:
+                state.list_gate_left -= 1
+        if gate is not None:
+            gate.wait(timeout=60)
         if match["sid"]:
             with state.lock:
                 found = state.by_sid.get(match["sid"])
@@ -349,7 +359,11 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.messages.append(message)
             state.by_sid[message.sid] = message
+            if key not in state.keys:
+                state.last_new_at = time.time()
             state.keys[key] += 1
+            if state.keys[key] > 1:
+                state.duplicates[key] = state.keys[key]
         self._record(form, key, 201, message.sid)
         if failure is not None and failure.mode == "drop":
             self.close_connection = True  # created, but the client never hears of it
@@ -520,14 +534,15 @@ class TwilioStub:
     def duplicates(self) -> dict[str, int]:
         """Delivery keys created more than once (should be empty)."""
         with self._state.lock:
-            return {k: n for k, n in self._state.keys.items() if n > 1}
+            return dict(self._state.duplicates)
 
     def stats(self) -> dict[str, Any]:
         with self._state.lock:
             return {"requests": len(self._state.requests),
                     "created": len(self._state.messages),
                     "unique": len(self._state.keys),
-                    "duplicates": {k: n for k, n in self._state.keys.items() if n > 1}}
+                    "duplicates": dict(self._state.duplicates),
+                    "last_new_at": self._state.last_new_at}
 
     def reset(self) -> None:
         with self._state.lock:
@@ -535,6 +550,8 @@ class TwilioStub:
             self._state.messages.clear()
             self._state.by_sid.clear()
             self._state.keys.clear()
+            self._state.duplicates.clear()
+            self._state.last_new_at = 0.0
             self._state.failures.clear()
             self._state.refused.clear()
 
@@ -570,6 +587,13 @@ class TwilioStub:
         """Create the next message(s) but answer only after `seconds`."""
         with self._state.lock:
             self._state.failures.append(_Failure(mode="hang", seconds=seconds, times=times))
+
+    def hold_lists(self, count: int) -> None:
+        """The next `count` list requests are all answered once the last of them arrives
+        (two reconciles that list at the same moment, whatever their timing)."""
+        with self._state.lock:
+            self._state.list_gate = threading.Barrier(count)
+            self._state.list_gate_left = count
 
     def set_status(self, sid: str, status: str, error_code: int | None = None) -> None:
         with self._state.lock:

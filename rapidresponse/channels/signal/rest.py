@@ -63,7 +63,9 @@ class SignalCliBackend(Transport):
             except ValueError:
                 body = {}
             stamp = body.get("timestamp", "") if isinstance(body, dict) else ""
-            return f"signal-{stamp}" if stamp else "signal"
+            # The timestamp is the message's id at Signal, but two sends may share one: the
+            # delivery's id keeps ours unique (a provider id names one delivery only).
+            return f"signal-{stamp}-{message.delivery_id}" if stamp else ""
         try:
             body = response.json()
             error = str(body.get("error", "")) if isinstance(body, dict) else str(body)

@@ -17,7 +17,11 @@ FINAL_STATUSES = {"delivered", "undelivered", "failed", "canceled", "read"}
 
 def record_status(delivery_id: int, message_sid: str, status: str,
                   error_code: int | None) -> bool:
-    """Twilio's status callback for one delivery. Returns False if it matches nothing."""
+    """Twilio's status callback for one delivery. Returns False if it matches nothing.
+
+    A failure for good is written with the member's next channel in one transaction. The
+    callback names the message itself, so if a reconcile guessed this SID for another
+    delivery, that guess is undone (outbox.take_provider_id)."""
     with transaction.atomic():
         delivery = (Delivery.objects.select_for_update().select_related("message")
                     .filter(pk=delivery_id, channel=Channel.SMS).first())
@@ -31,26 +35,27 @@ def record_status(delivery_id: int, message_sid: str, status: str,
             delivery=delivery, defaults={"message_sid": message_sid, "status": status,
                                          "error_code": error_code})
         now = timezone.now()
-        failed = False
         if status in ("failed", "undelivered"):
             error = f"Twilio {status}" + (f" ({error_code})" if error_code else "")
+            outbox.take_provider_id(Channel.SMS, message_sid, delivery.pk)
             # Also while the worker has not yet written down the send (it records outcomes
             # in groups): its write only applies to a delivery still `sending`.
-            failed = bool(Delivery.objects.filter(
+            failed = Delivery.objects.filter(
                 pk=delivery.pk, status__in=(Status.SENT, Status.UNKNOWN, Status.SENDING),
             ).update(status=Status.FAILED, error=error, provider_id=message_sid,
-                     updated_at=now))
+                     updated_at=now)
             if error_code in PERMANENT_CODES:
                 ContactPoint.objects.filter(
                     member_id=delivery.member_id, kind=Channel.SMS, disabled_at__isnull=True,
                 ).update(disabled_at=now, disabled_reason=error)
-        elif status in SENT_STATUSES:
+            if failed:
+                outbox.fall_back(delivery)  # the member gets it on their next channel
+        elif status in SENT_STATUSES and delivery.status == Status.UNKNOWN:
             # A send whose answer was lost is settled by the callback itself.
+            outbox.take_provider_id(Channel.SMS, message_sid, delivery.pk)
             Delivery.objects.filter(pk=delivery.pk, status=Status.UNKNOWN).update(
                 status=Status.SENT, provider_id=message_sid, sent_at=now, error="",
                 updated_at=now)
-    if failed:
-        outbox.fall_back(delivery)  # the member gets it on their next channel
     return True
 
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from rapidresponse.channels.sms.segments import sms_text
 from rapidresponse.delivery import sealing
-from rapidresponse.delivery.models import Delivery
+from rapidresponse.delivery.models import Delivery, Status
 from rapidresponse.delivery.transport import (
     Attempt,
     Outbound,
@@ -207,15 +207,23 @@ class TwilioSmsBackend(Transport):
                 return _verdict(str(response.json().get("status", "")))
             if not attempt.to or attempt.started_at is None:
                 return None
-            return self._find_lost(attempt.to, attempt.started_at, attempt.text)
+            return self._find_lost(attempt.delivery_id, attempt.to, attempt.started_at,
+                                   attempt.text)
         except (http.HttpError, ValueError, TypeError, AttributeError):
             return None
 
-    def _find_lost(self, to: str, started_at: datetime, text: str = "") -> str | None:
+    def _find_lost(self, delivery_id: int, to: str, started_at: datetime,
+                   text: str = "") -> str | None:
         """No SID came back: look for a message to this number created around the attempt
-        that no other delivery already accounts for (and, where Twilio kept the body, with
-        this attempt's text; a text that carried a one-time code is not kept, so it is not
-        compared)."""
+        that no other delivery accounts for (and, where Twilio kept the body, with this
+        attempt's text; a text that carried a one-time code is not kept, so it is not
+        compared).
+
+        The database is read after the listing: a send to the same member that Twilio took
+        before the listing is then either written down (its SID accounted for) or still in
+        flight, and while one is in flight nothing is guessed (None: asked again later).
+        Two sweeps can still guess the same message for two lost sends; the unique
+        provider id lets only one of them record it (outbox.reconcile)."""
         start, end = started_at - RECONCILE_BEFORE, started_at + RECONCILE_AFTER
         found: list[dict[str, Any]] = []
         if sealing.is_sealed(text):
@@ -242,16 +250,29 @@ class TwilioSmsBackend(Transport):
         else:
             return None  # too many to tell
         sids = [str(item.get("sid", "")) for item in found]
-        known = set(Delivery.objects.filter(provider_id__in=sids).values_list("provider_id",
-                                                                               flat=True))
+        known = set(Delivery.objects.filter(channel=self.kind, provider_id__in=sids)
+                    .values_list("provider_id", flat=True))
         ours = [item for item in found if str(item.get("sid", "")) not in known]
         if not ours:
             return "failed"
+        if _send_in_flight(delivery_id):
+            return None  # the message found may be that send's: ask again when it is written
         # The earliest unaccounted message is this attempt's; its SID is recorded with the
         # verdict, so the next lost send to this number cannot be matched to it as well.
         ours.sort(key=lambda item: parsedate_to_datetime(str(item.get("date_created", ""))))
         verdict = _verdict(str(ours[0].get("status", ""))) or "sent"
         return Reconciled(verdict, provider_id=str(ours[0].get("sid", "")))
+
+
+def _send_in_flight(delivery_id: int) -> bool:
+    """Another SMS to the same member is being sent right now (claimed within the lease and
+    not written down yet)."""
+    member = Delivery.objects.filter(pk=delivery_id).values_list("member_id", flat=True).first()
+    if member is None:
+        return False
+    since = timezone.now() - timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    return Delivery.objects.filter(member_id=member, channel="sms", status=Status.SENDING,
+                                   claimed_at__gte=since).exclude(pk=delivery_id).exists()
 
 
 def _verdict(status: str) -> str | None:

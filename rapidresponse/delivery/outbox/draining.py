@@ -1,0 +1,263 @@
+"""One drain of the outbox: claim due deliveries in batches, keep the process's sender
+threads busy, write outcomes in groups, give back whatever is left when time is up."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import connection
+
+from rapidresponse.delivery.models import Delivery, Message, Status
+from rapidresponse.delivery.outbox import claims
+from rapidresponse.delivery.outbox.engine import (
+    FLUSH_EVERY,
+    FLUSH_SECONDS,
+    RELEASED,
+    Job,
+    Result,
+    prepare,
+    record,
+    renew,
+    senders,
+    shares_rows_across_threads,
+    transmit,
+)
+from rapidresponse.delivery.outbox.outcomes import finish_sent, outcome_of_error
+from rapidresponse.delivery.outbox.writes import Claimed
+from rapidresponse.members.models import ContactPoint
+
+T = TypeVar("T")
+
+
+class Drain:
+    """Claims batches, prepares a chunk at a time (renewing claims that are no longer
+    fresh), keeps `threads` sends busy and as many again waiting, and writes outcomes in
+    groups (every FLUSH_EVERY outcomes or FLUSH_SECONDS).
+
+    With sender threads, the claims and the groups of outcomes are written by one more
+    thread of this drain (`db`, its own database connection), so that neither a claim nor
+    a write holds up the jobs this thread hands to the senders: the next batch is claimed
+    while the last jobs of the one before are still waiting to be sent. Inline (one thread),
+    this thread does it all."""
+
+    def __init__(self, threads: int, max_batches: int | None, stop_at: float | None) -> None:
+        self.threads = max(1, threads)
+        self.max_batches = max_batches
+        self.stop_at = stop_at
+        self.batches = 0
+        self.exhausted = False
+        # Outcomes written since the queue was last found empty: a fall-back to another
+        # channel may have queued more, so look once more before stopping.
+        self.recorded_since_exhausted = False
+        self.todo: deque[tuple[Claimed, float]] = deque()  # with the batch's deadline
+        self.ready: deque[Job] = deque()
+        self.messages: dict[int, Message] = {}
+        self.results: queue.SimpleQueue[Result] = queue.SimpleQueue()
+        self.unrecorded: list[Result] = []
+        self.released: list[Claimed] = []
+        self.in_flight = 0
+        self.done = 0
+        self.chunk = max(2 * self.threads, 32)
+        self.db = ThreadPoolExecutor(1, "outbox-db") if self.threads > 1 else None
+        self.claiming: Future[list[Claimed]] | None = None
+        self.writing: list[Future[tuple[int, list[Claimed]]]] = []
+
+    def _run_db(self, work: Callable[[], T]) -> Future[T]:
+        if self.db is not None:
+            return self.db.submit(work)
+        done: Future[T] = Future()
+        done.set_result(work())
+        return done
+
+    def _start_claim(self, ahead: bool) -> None:
+        """Claim the next batch if allowed and not already under way: `ahead` of need on the
+        db thread; else here and now (nothing is in flight for it to overlap with, and the
+        first send of a drain then waits for no other thread's connection)."""
+        if self.claiming is not None or self.exhausted:
+            return
+        if self.max_batches is not None and self.batches >= self.max_batches:
+            return
+        if self.stop_at is not None and time.monotonic() >= self.stop_at:
+            return
+        self.batches += 1
+        if ahead:
+            self.claiming = self._run_db(lambda: claims.claim(claims.BATCH, self.messages))
+        else:
+            self.claiming = Future()
+            self.claiming.set_result(claims.claim(claims.BATCH, self.messages))
+
+    def _take_claim(self, wait: bool) -> None:
+        if self.claiming is None or not (wait or self.claiming.done()):
+            return
+        claiming, self.claiming = self.claiming, None
+        batch = claiming.result()
+        if not batch:
+            self.exhausted = True
+            self.recorded_since_exhausted = False
+            return
+        deadline = batch[0].claimed_at + claims.batch_seconds()
+        if self.stop_at is not None:
+            deadline = min(deadline, max(self.stop_at, batch[0].claimed_at + 1.0))
+        self.todo.extend((row, deadline) for row in batch)
+
+    def _next_chunk(self) -> bool:
+        """Prepare (and renew where needed) the next chunk. False when none is left."""
+        self._take_claim(wait=False)
+        if not self.todo:
+            self._start_claim(ahead=self.in_flight > 0)
+            self._take_claim(wait=True)
+            if not self.todo:
+                return False
+        jobs: list[Job] = []
+        now = time.monotonic()
+        while self.todo and len(jobs) < self.chunk:
+            row, deadline = self.todo.popleft()
+            if now >= deadline:
+                self.released.append(row)
+                continue
+            job = prepare(row)
+            if isinstance(job, str):
+                self.done += 1
+            else:
+                job.deadline = deadline
+                jobs.append(job)
+        ours, settled = renew(jobs)
+        self.done += settled
+        self.ready.extend(ours)
+        if len(self.todo) < 2 * self.chunk and self.db is not None:
+            self._start_claim(ahead=True)  # claimed while the rest of this batch goes out
+        return True
+
+    def _fill(self) -> None:
+        while self.in_flight < 2 * self.threads:
+            if not self.ready:
+                if not self._next_chunk():
+                    return
+                continue
+            job = self.ready.popleft()
+            if job.deadline is not None and time.monotonic() >= job.deadline:
+                self.released.append(job.row)
+                continue
+            if self.threads > 1:
+                senders(self.threads).submit(job, self.results)
+            else:
+                self.results.put(transmit(job))
+            self.in_flight += 1
+
+    def _flush(self) -> None:
+        if self.unrecorded:
+            group, self.unrecorded = self.unrecorded, []
+            self.writing.append(self._run_db(lambda: record(group)))
+            self.recorded_since_exhausted = True
+        self._written(wait=False)
+
+    def _written(self, wait: bool) -> None:
+        for future in [f for f in self.writing if wait or f.done()]:
+            self.writing.remove(future)
+            attempted, given_back = future.result()
+            self.done += attempted
+            self.released += given_back
+
+    def _collect(self, flush_at: float) -> None:
+        try:
+            self.unrecorded.append(self.results.get(
+                timeout=max(0.001, flush_at - time.monotonic())))
+            self.in_flight -= 1
+        except queue.Empty:
+            return
+        while self.in_flight:
+            try:
+                self.unrecorded.append(self.results.get_nowait())
+                self.in_flight -= 1
+            except queue.Empty:
+                return
+
+    def run(self) -> int:
+        flush_at = time.monotonic() + FLUSH_SECONDS
+        try:
+            while True:
+                self._fill()
+                if self.in_flight == 0:
+                    self._flush()
+                    self._written(wait=True)
+                    if self.exhausted and self.recorded_since_exhausted:
+                        self.exhausted = False
+                        continue
+                    break
+                self._collect(flush_at)
+                if self.unrecorded and (self.in_flight == 0 or time.monotonic() >= flush_at
+                                        or len(self.unrecorded) >= FLUSH_EVERY):
+                    self._flush()
+                    flush_at = time.monotonic() + FLUSH_SECONDS
+        finally:
+            # Something above raised: still record what comes back, then give back the rest.
+            end = time.monotonic() + 30
+            while self.in_flight and time.monotonic() < end:
+                self._collect(end)
+            self._flush()
+            self._written(wait=True)
+            if self.claiming is not None:  # claimed ahead: given back below
+                with contextlib.suppress(Exception):
+                    self._take_claim(wait=True)
+            self.released += [row for row, _deadline in self.todo]
+            self.released += [job.row for job in self.ready]
+            by_claim: dict[str, list[int]] = {}
+            for row in self.released:
+                by_claim.setdefault(row.claim, []).append(row.pk)
+            for token, ids in by_claim.items():
+                claims.release(token, ids)
+            if self.db is not None:
+                self.db.submit(lambda: connection.close()).result()  # the db thread's own
+                self.db.shutdown()
+        return self.done
+
+
+def drain(max_batches: int | None = None, *, max_seconds: float | None = None,
+          concurrency: int | None = None) -> int:
+    """Deliver everything that is due (or for at most `max_seconds`). Returns how many
+    deliveries were attempted. Sends run on the process's DELIVERY_CONCURRENCY sender
+    threads where other connections can see this one's rows (shares_rows_across_threads),
+    inline otherwise."""
+    threads = concurrency or settings.DELIVERY_CONCURRENCY
+    if not shares_rows_across_threads():
+        threads = 1
+    stop_at = time.monotonic() + max_seconds if max_seconds is not None else None
+    return Drain(threads, max_batches, stop_at).run()
+
+
+def send_one(delivery: Delivery, contacts: dict[tuple[int, str], ContactPoint], *,
+             deadline: float | None = None) -> str:
+    """Send one claimed delivery (a model instance, e.g. from claims.claim_batch) and record
+    the outcome. Waits for a rate-limit token; when none comes before `deadline`
+    (time.monotonic()), returns RELEASED without sending."""
+    contact = contacts.get((delivery.member_id, delivery.channel))
+    usable = contact is not None and contact.disabled_at is None and contact.value_encrypted
+    row = Claimed(pk=delivery.pk, message=delivery.message, member_id=delivery.member_id,
+                  channel=delivery.channel, language=delivery.language,
+                  priority=delivery.priority, rank=delivery.rank, attempts=delivery.attempts,
+                  claim=delivery.claim, member_status=delivery.member.status,
+                  contact=contact if usable else None)
+    job = prepare(row)
+    if isinstance(job, str):
+        return job
+    job.deadline = deadline
+    ours, settled = renew([job], always=True)
+    if not ours:
+        return Status.SKIPPED if settled else Status.SENDING  # SENDING: another worker has it
+    result = transmit(job)
+    if result.released:
+        return RELEASED
+    if result.lost:
+        return Status.SENDING
+    if result.error is not None:
+        return outcome_of_error(row, row.contact, result.error)
+    finish_sent([(row, result.provider_id)],
+                sealed={row.message_id} if job.outbound.redacted is not None else set())
+    return Status.SENT
