@@ -28,7 +28,7 @@ from rapidresponse.responders.models import (
 from rapidresponse.responders.queries import Fitness
 from rapidresponse.responders.schedule import local_day
 
-UPCOMING_DAYS = 14
+UPCOMING_DAYS = 7
 
 
 def feed_url(token: str) -> str:
