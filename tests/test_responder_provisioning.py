@@ -96,14 +96,14 @@ def test_a_phone_already_on_the_list_becomes_that_member_s(zone):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--phone", "not a phone"], "phone"),
+    (["--phone", "not a phone"], "number"),
     (["--latitude", "34.0"], "both the latitude and the longitude"),
     (["--latitude", "134.0", "--longitude", "0"], "not a valid latitude"),
 ])
 def test_bad_options_stop_before_anything_is_written(db, args, message):
     with pytest.raises(CommandError) as exc:
         create("ana", "--role", "responder", "--password", "long-enough-1", *args)
-    assert message.lower() in str(exc.value).lower() or "number" in str(exc.value).lower()
+    assert message.lower() in str(exc.value).lower()
     assert not Staff.objects.exists()
 
 

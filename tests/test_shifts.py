@@ -294,4 +294,3 @@ def test_an_available_trained_verifier_is_asked_by_distance(zone, dispatcher, se
 def test_the_on_call_verifier_alone_works_as_before(zone, dispatcher, verifier):
     requests = do_request_verification(submit(at=BOYLE), dispatcher.user)
     assert [r.verifier.user.username for r in requests] == ["veri"]
-    assert timezone.now()
