@@ -60,7 +60,7 @@ run: seed
 	@echo "  Rapid Response demo:   http://$(HOST):$(PORT)/"
 	@echo "  Dispatcher console:    http://$(HOST):$(PORT)/console/"
 	@echo "  API schema:            http://$(HOST):$(PORT)/api/v1/openapi.json"
-	@echo "  Logins (password rapid-demo): coordinator, dispatcher, verifier, verifier2, verifier3, responder"
+	@echo "  Logins (password rapid-demo): coordinator, dispatcher, verifier, verifier2, verifier3, responder, responder2-4"
 	@echo "  Second factor: authenticator secret RAPIDRESPONSEDEMOSECRETKEY234567, or the current"
 	@echo "  code without a phone: $(PY) manage.py totp_code USERNAME"
 	@echo ""

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "rapidresponse.membership",
     "rapidresponse.alerts",
     "rapidresponse.incidents",
+    "rapidresponse.responders",
     "rapidresponse.web",
 ]
 
@@ -384,6 +385,7 @@ RETENTION_OPTED_OUT_DAYS = env_int("RETENTION_OPTED_OUT_DAYS", 730)
 RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 365)
 RETENTION_INCIDENT_DETAILS_DAYS = env_int("RETENTION_INCIDENT_DETAILS_DAYS", 30)
 RETENTION_FORMER_STAFF_DAYS = env_int("RETENTION_FORMER_STAFF_DAYS", 90)
+RETENTION_SHIFT_DAYS = env_int("RETENTION_SHIFT_DAYS", 90)
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
 
 LOGGING = {

@@ -6,6 +6,7 @@ writes an audit entry."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -263,8 +264,26 @@ def _transition(incident: Incident, step: Step, actor: Actor, *, to: str | None 
                  from_state=from_state, to_state=target, **detail)
 
 
-def on_call_verifiers(incident: Incident, limit: int) -> list[Staff]:
-    """On-call verifiers nearest the place (by their coarse home cell)."""
+#: Who else may be asked to verify, from the apps above incidents (responders: the verifiers
+#: on shift for the incident's zone, and trained verifiers who are available). A finder
+#: returns (staff, rank, distance) for each person: rank ON_SHIFT_PRIMARY and
+#: ON_SHIFT_BACKUP go first, then everyone (ANYONE) by distance in resolution-8 rings.
+ON_SHIFT_PRIMARY, ON_SHIFT_BACKUP, ANYONE = 0, 1, 2
+VerifierFinder = Callable[[Incident], list[tuple[Staff, int, int]]]
+_verifier_finders: dict[str, VerifierFinder] = {}
+
+
+def verifier_finder(name: str) -> Callable[[VerifierFinder], VerifierFinder]:
+    """Register a finder of verifiers (a decorator), in AppConfig.ready()."""
+    def register(fn: VerifierFinder) -> VerifierFinder:
+        _verifier_finders[name] = fn
+        return fn
+    return register
+
+
+def _on_call_by_distance(incident: Incident) -> list[tuple[Staff, int, int]]:
+    """Staff with the verifier role and "on call" set, by the distance of their member
+    record's nearest watch area (10**6 when they have none)."""
     staff = Staff.objects.filter(role="verifier", on_call=True, user__is_active=True,
                                  member__isnull=False).select_related("member", "user")
     origin = geo.parent(incident.cell, settings.H3_MEMBER_RESOLUTION)
@@ -272,9 +291,33 @@ def on_call_verifiers(incident: Incident, limit: int) -> list[Staff]:
     for person in staff:
         cells = [w.cell for w in person.member.watch_areas.all()]  # type: ignore[union-attr]
         distances = [d for d in (geo.grid_distance(origin, c) for c in cells) if d is not None]
-        ranked.append((min(distances) if distances else 10**6, person.pk, person))
-    ranked.sort(key=lambda item: (item[0], item[1]))
-    return [person for _d, _pk, person in ranked[:limit]]
+        ranked.append((person, ANYONE, min(distances) if distances else 10**6))
+    return ranked
+
+
+def on_call_verifiers(incident: Incident, limit: int) -> list[Staff]:
+    """On-call verifiers nearest the place (by their coarse home cell)."""
+    return _first(_on_call_by_distance(incident), limit)
+
+
+def verifiers_for(incident: Incident, limit: int) -> list[Staff]:
+    """Whom to ask to verify: those on shift for the place (primary, then backup), then the
+    on-call verifiers and every other finder's people, nearest first; each once, only
+    people the outbox can reach."""
+    ranked = _on_call_by_distance(incident)
+    for finder in _verifier_finders.values():
+        ranked += [(s, rank, d) for s, rank, d in finder(incident) if s.member_id is not None]
+    return _first(ranked, limit)
+
+
+def _first(ranked: list[tuple[Staff, int, int]], limit: int) -> list[Staff]:
+    chosen: list[Staff] = []
+    for person, _rank, _d in sorted(ranked, key=lambda r: (r[1], r[2], r[0].pk)):
+        if person.pk not in {p.pk for p in chosen}:
+            chosen.append(person)
+        if len(chosen) == limit:
+            break
+    return chosen
 
 
 @transaction.atomic
@@ -283,7 +326,7 @@ def do_request_verification(incident: Incident, actor: Actor) -> list[Verificati
     url = settings.PUBLIC_URL + reverse("verify", args=[incident.pk])
     requests = []
     already = set(incident.verification_requests.values_list("verifier_id", flat=True))
-    for verifier in on_call_verifiers(incident, settings.VERIFIERS_PER_REQUEST):
+    for verifier in verifiers_for(incident, settings.VERIFIERS_PER_REQUEST):
         if verifier.pk in already:
             continue
         assert verifier.member is not None

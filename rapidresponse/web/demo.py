@@ -19,13 +19,15 @@ from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.lib import geo
 from rapidresponse.members.actions import MemberInput, do_create_member, place_from_point
 from rapidresponse.members.models import Member
+from rapidresponse.web import demo_responders
 from rapidresponse.zones.models import Zone, ZoneCell
 
 PASSWORD = "rapid-demo"
 # Every demo login's authenticator secret (README: put it in an authenticator app, or run
 # `python manage.py totp_code USERNAME` for the current code).
 TOTP_SECRET = "RAPIDRESPONSEDEMOSECRETKEY234567"
-LOGINS = ["coordinator", "dispatcher", "verifier", "verifier2", "verifier3", "responder"]
+LOGINS = ["coordinator", "dispatcher", "verifier", "verifier2", "verifier3", "responder",
+          *demo_responders.LOGINS]
 REGION = "Los Angeles"
 
 
@@ -130,6 +132,8 @@ def is_seeded() -> bool:
 def seed(members: int = 200) -> dict[str, int]:
     if is_seeded():
         _demo_authenticators()
+        # A demo seeded before responders had profiles and shifts gets them now.
+        demo_responders.seed_responders(_create_user)
         return {"zones": Zone.objects.count(), "members": Member.objects.count()}
     rng = random.Random(2026)
     region = Zone.objects.create(name=REGION)
@@ -143,7 +147,6 @@ def seed(members: int = 200) -> dict[str, int]:
 
     _create_user("coordinator", Role.COORDINATOR, [region])
     _create_user("dispatcher", Role.DISPATCHER, [region])
-    _create_user("responder", Role.RESPONDER, [Zone.objects.get(name="Boyle Heights")])
     zones = {z.name: z for z in ZONES}
     for username, zone_name, phone in VERIFIERS:
         staff = _create_user(username, Role.VERIFIER, [Zone.objects.get(name=zone_name)],
@@ -179,5 +182,6 @@ def seed(members: int = 200) -> dict[str, int]:
         except Exception:  # noqa: BLE001 - an invalid generated number: try the next one
             continue
         count += 1
+    demo_responders.seed_responders(_create_user)
     Member.objects.update(consent_at=timezone.now())
     return {"zones": Zone.objects.count(), "members": Member.objects.count()}

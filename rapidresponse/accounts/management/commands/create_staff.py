@@ -3,17 +3,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from rapidresponse.accounts import secondfactor
+from rapidresponse.accounts import provisioning, secondfactor
 from rapidresponse.accounts.actions import StaffInput, do_provision_staff
 from rapidresponse.accounts.models import Role
+from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.zones.models import Zone
 
 
 class Command(BaseCommand):
     help = ("Create (or update) a staff login without prompts. With --totp-secret the "
             "authenticator app is set up already (give the same secret to the person's app); "
-            "without it, the person sets one up when first signing in.")
+            "without it, the person sets one up when first signing in. Other apps add "
+            "options of their own (accounts.provisioning): responders add --phone, "
+            "--latitude, --longitude and --skill.")
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("username")
@@ -25,6 +29,8 @@ class Command(BaseCommand):
                             help="a zone this person works in (repeat for several)")
         parser.add_argument("--on-call", action="store_true",
                             help="verifiers: take verification requests now")
+        for extension in provisioning.extensions():
+            extension.add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         username = options["username"].strip()
@@ -48,10 +54,30 @@ class Command(BaseCommand):
                                       .values_list("name", flat=True)) or "none yet"
                     raise CommandError(f"There is no zone {name!r}. Zones: {known}.")
                 zones.append(zone)
-        staff, created = do_provision_staff(StaffInput(
-            username=username, role=options["role"], password=options["password"],
-            on_call=options["on_call"], totp_secret=secret, zones=zones))
+        cleaned = []
+        for extension in provisioning.extensions():
+            try:
+                cleaned.append((extension, extension.clean(options)))
+            except InvalidInput as exc:
+                raise CommandError(" ".join(exc.errors.values())) from exc
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+        lines = []
+        with transaction.atomic():
+            staff, created = do_provision_staff(StaffInput(
+                username=username, role=options["role"], password=options["password"],
+                on_call=options["on_call"], totp_secret=secret, zones=zones))
+            for extension, data in cleaned:
+                if data is None:
+                    continue
+                try:
+                    lines.append(extension.apply(staff, data))
+                except InvalidInput as exc:
+                    raise CommandError(" ".join(exc.errors.values())) from exc
         verb = "Created" if created else "Updated"
         factor = ("authenticator app set up" if secondfactor.has_second_factor(staff.user)
                   else "sets up the authenticator app at first sign-in")
         self.stdout.write(f"{verb} {options['role']} {username} ({factor})")
+        for line in lines:
+            if line:
+                self.stdout.write(line)
