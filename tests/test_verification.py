@@ -38,7 +38,8 @@ def make_verifier(username: str, at: tuple[float, float], *, on_call: bool = Tru
     user = get_user_model().objects.create_user(username=username, password="correct-horse-1")
     member = make_member(username, language, phone=f"+1323555{next(_phones):04d}", at=at,
                          radius_m=500)
-    return Staff.objects.create(user=user, role=role, on_call=on_call, member=member)
+    return Staff.objects.create(user=user, role=role, on_call=on_call, member=member,
+                                network_wide=True)
 
 
 def login(staff: Staff) -> Client:

@@ -19,10 +19,18 @@ from pydantic import StrictInt
 
 from rapidresponse.accounts import actions as account_actions
 from rapidresponse.accounts import lockout, secondfactor
-from rapidresponse.accounts.access import CONSOLE_ROLES, VERIFY_ROLES, access_role, has_role
+from rapidresponse.accounts.access import (
+    CONSOLE_ROLES,
+    VERIFY_ROLES,
+    access_role,
+    has_role,
+    scope_of,
+)
 from rapidresponse.accounts.models import Role
 from rapidresponse.accounts.tokens import bearer_token, do_issue_token, user_for_token
+from rapidresponse.alerts.access import access_alert
 from rapidresponse.alerts.models import Alert
+from rapidresponse.delivery.access import deliveries_in_scope
 from rapidresponse.delivery.models import Delivery
 from rapidresponse.incidents import actions as incident_actions
 from rapidresponse.incidents import queries
@@ -224,7 +232,8 @@ def list_incidents(request: HttpRequest, include_closed: bool = False,
     limit = max(1, min(limit, 500))
     offset = max(0, offset)
     if user is not None and has_role(user, CONSOLE_ROLES):
-        qs = queries.console_queue(include_closed)[offset:offset + limit]
+        # The incidents of the staff member's zones.
+        qs = queries.console_queue(user, include_closed)[offset:offset + limit]
         return [queries.staff_view(i) for i in qs]
     return [queries.public_view(i) for i in queries.public_incidents()[offset:offset + limit]]
 
@@ -319,12 +328,11 @@ def incident_alerts(request: HttpRequest, incident_id: int) -> Any:
 @api.get("/alerts/{alert_id}/deliveries", auth=bearer, tags=["alerts"])
 def alert_deliveries(request: HttpRequest, alert_id: int, status: str | None = None,
                      limit: int = 500, offset: int = 0) -> Any:
+    """The alert's deliveries to members of the staff member's zones."""
     access_role(request.user, CONSOLE_ROLES)
-    alert = Alert.objects.filter(pk=alert_id).first()
-    if alert is None:
-        raise Http404
-    qs = (Delivery.objects.filter(message_id=alert.message_id).select_related("member")
-          .order_by("rank", "id"))
+    alert = access_alert(request.user, alert_id)
+    qs = (deliveries_in_scope(request.user, Delivery.objects.filter(message_id=alert.message_id))
+          .select_related("member").order_by("rank", "id"))
     if status:
         qs = qs.filter(status=status)
     limit = max(1, min(limit, 5000))
@@ -358,5 +366,7 @@ class MemberIn(Schema):
 def create_member(request: HttpRequest, payload: MemberIn) -> Any:
     access_role(request.user, (Role.COORDINATOR,))
     data = member_actions.member_input_from_mapping(payload.dict())
-    member = member_actions.do_create_member(data, source="api")
+    # Only where the coordinator works: a place outside their zones is refused (400).
+    member = member_actions.do_create_member(data, source="api",
+                                             within=scope_of(request.user).area())
     return 201, {"id": member.pk}

@@ -14,13 +14,14 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from rapidresponse.accounts import audit
-from rapidresponse.accounts.models import Staff
+from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.alerts.actions import do_send_alert, do_send_follow_up
 from rapidresponse.delivery import outbox
 from rapidresponse.incidents.messages import dispatch_bodies
@@ -43,7 +44,7 @@ from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.contacts import kind_of, normalise, reporter_index_for
 from rapidresponse.members.models import language_codes
 from rapidresponse.zones.models import Zone
-from rapidresponse.zones.queries import middle, zone_for_cell
+from rapidresponse.zones.queries import middle, with_ancestors, zone_for_cell
 
 Actor = User | AnonymousUser | None
 
@@ -263,9 +264,14 @@ def _transition(incident: Incident, step: Step, actor: Actor, *, to: str | None 
 
 
 def on_call_verifiers(incident: Incident, limit: int) -> list[Staff]:
-    """On-call verifiers nearest the place (by their coarse home cell)."""
-    staff = Staff.objects.filter(role="verifier", on_call=True, user__is_active=True,
-                                 member__isnull=False).select_related("member", "user")
+    """On-call verifiers who work the incident's zone (holding it or a zone around it, or
+    network-wide; an incident outside every zone: network-wide verifiers only), nearest the
+    place first (by their coarse home cell)."""
+    works_here = Q(network_wide=True) | Q(zones__in=with_ancestors(incident.zone_id))
+    staff = (Staff.objects.filter(works_here, role=Role.VERIFIER, on_call=True,
+                                  user__is_active=True, member__isnull=False)
+             .distinct().select_related("member", "user")
+             .prefetch_related("member__watch_areas"))
     origin = geo.parent(incident.cell, settings.H3_MEMBER_RESOLUTION)
     ranked = []
     for person in staff:

@@ -7,9 +7,11 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
+from rapidresponse.accounts.access import AnyUser
 from rapidresponse.alerts.actions import has_alert
 from rapidresponse.alerts.compose import AlertFacts
 from rapidresponse.alerts.preview import CostPreview, cost_preview
+from rapidresponse.incidents.access import incidents_in_scope
 from rapidresponse.incidents.models import OPEN_STATES, Incident, State
 from rapidresponse.incidents.transitions import next_messages
 from rapidresponse.lib import geo
@@ -27,8 +29,9 @@ def with_counts(qs: QuerySet[Incident]) -> QuerySet[Incident]:
     )
 
 
-def console_queue(include_closed: bool = False) -> QuerySet[Incident]:
-    qs = Incident.objects.all()
+def console_queue(user: AnyUser | None, include_closed: bool = False) -> QuerySet[Incident]:
+    """The incidents of the staff member's zones, latest report first."""
+    qs = incidents_in_scope(user)
     if not include_closed:
         qs = qs.filter(state__in=OPEN_STATES)
     return with_counts(qs).order_by("-last_report_at", "-id")

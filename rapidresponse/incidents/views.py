@@ -11,22 +11,28 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapidresponse.accounts.access import VERIFY_ROLES, access_console, access_role, role_of
+from rapidresponse.accounts.access import (
+    VERIFY_ROLES,
+    access_console,
+    access_role,
+    role_of,
+    scope_of,
+)
 from rapidresponse.accounts.models import AuditEntry, Role
 from rapidresponse.delivery.models import Delivery, Status
 from rapidresponse.incidents import actions, hotline, queries, transitions
-from rapidresponse.incidents.access import access_incident, access_incident_for_verification
-from rapidresponse.incidents.forms import report_context
-from rapidresponse.incidents.models import (
-    UNVERIFIED_STATES,
-    Incident,
-    Outcome,
-    Source,
+from rapidresponse.incidents.access import (
+    access_incident,
+    access_incident_for_verification,
+    incidents_in_scope,
+    incidents_to_verify,
 )
+from rapidresponse.incidents.forms import report_context
+from rapidresponse.incidents.models import Incident, Outcome, Source
 from rapidresponse.lib import geo
 from rapidresponse.lib.errors import InvalidInput
 
@@ -36,9 +42,10 @@ def console(request: HttpRequest) -> HttpResponse:
     if role_of(request.user) == Role.VERIFIER:  # where signing in lands a verifier
         return redirect("verify_list")
     access_console(request.user)
+    show_all = request.GET.get("all") == "1"
     return render(request, "incidents/console.html", {
-        "incidents": queries.console_queue(request.GET.get("all") == "1")[:100],
-        "show_all": request.GET.get("all") == "1"})
+        "incidents": queries.console_queue(request.user, show_all)[:100],
+        "show_all": show_all, "nowhere": scope_of(request.user).nowhere})
 
 
 @login_required
@@ -46,7 +53,17 @@ def console_queue(request: HttpRequest) -> HttpResponse:
     """The live part of the console, fetched every two seconds."""
     access_console(request.user)
     return render(request, "incidents/_queue.html", {
-        "incidents": queries.console_queue(request.GET.get("all") == "1")[:100]})
+        "incidents": queries.console_queue(request.user, request.GET.get("all") == "1")[:100]})
+
+
+def after_report(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """After staff saved a report: its incident, or the console when the place lies outside
+    the zones they work in (the dispatchers of that zone see it)."""
+    if incidents_in_scope(request.user).filter(pk=incident_id).exists():
+        return redirect("incident", incident_id=incident_id)
+    messages.info(request, _("The place lies outside the zones you work in: the dispatchers "
+                             "who work there see the report."))
+    return redirect("console")
 
 
 def _incident_context(incident: Incident) -> dict[str, Any]:
@@ -105,8 +122,12 @@ def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpRe
     access_console(request.user)
     incident = access_incident(request.user, incident_id)
     if name == "request-verification":
-        if _run(request, incident, actions.do_request_verification, request.user):
-            messages.success(request, _("Verification requested."))
+        try:
+            asked = actions.do_request_verification(incident, request.user)
+        except actions.TransitionError as exc:
+            messages.error(request, str(exc))
+        else:
+            _say_who_was_asked(request, incident, len(asked))
     elif name == "resolve":
         _run(request, incident, actions.do_resolve, request.user)
     elif name == "correction":
@@ -122,10 +143,24 @@ def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpRe
     return redirect("incident", incident_id=incident.pk)
 
 
+def _say_who_was_asked(request: HttpRequest, incident: Incident, asked: int) -> None:
+    messages.success(request, _("Verification requested."))
+    if asked:
+        messages.info(request, ngettext("%(n)s on-call verifier of this zone was asked.",
+                                        "%(n)s on-call verifiers of this zone were asked.",
+                                        asked) % {"n": asked})
+    elif incident.verification_requests.exists():
+        messages.info(request, _("Every on-call verifier of this zone has been asked "
+                                 "already."))
+    else:
+        messages.warning(request, _("No on-call verifier works this incident's zone: nobody "
+                                    "was asked."))
+
+
 @login_required
 def verify_list(request: HttpRequest) -> HttpResponse:
     access_role(request.user, VERIFY_ROLES)
-    incidents = queries.with_counts(Incident.objects.filter(state__in=UNVERIFIED_STATES)
+    incidents = queries.with_counts(incidents_to_verify(request.user)
                                     ).order_by("-last_report_at")[:50]
     return render(request, "incidents/verify_list.html", {"incidents": incidents})
 
@@ -165,5 +200,5 @@ def phone_report(request: HttpRequest) -> HttpResponse:
         report = actions.do_submit_report(report_input, source=Source.PHONE,
                                           actor=request.user)
         messages.success(request, _("Report saved."))
-        return redirect("incident", incident_id=report.incident_id)
+        return after_report(request, report.incident_id)
     return render(request, "incidents/phone_report.html", report_context(request, errors={}))
