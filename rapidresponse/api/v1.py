@@ -78,8 +78,10 @@ def wrong_state(request: HttpRequest, exc: Exception) -> Any:
 
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: Exception) -> Any:
-    return api.create_response(request, {"detail": _("You are not allowed to do this.")},
-                               status=403)
+    # A refusal that says why (a finding that would not count) keeps its reason.
+    detail = (str(exc) if isinstance(exc, incident_actions.FindingRefused)
+              else _("You are not allowed to do this."))
+    return api.create_response(request, {"detail": detail}, status=403)
 
 
 @api.exception_handler(Http404)

@@ -33,6 +33,7 @@ from rapidresponse.incidents.access import (
 )
 from rapidresponse.incidents.forms import report_context
 from rapidresponse.incidents.models import Incident, Outcome, Source
+from rapidresponse.incidents.transitions import Step
 from rapidresponse.lib import geo
 from rapidresponse.lib.errors import InvalidInput
 
@@ -66,7 +67,7 @@ def after_report(request: HttpRequest, incident_id: int) -> HttpResponse:
     return redirect("console")
 
 
-def _incident_context(incident: Incident) -> dict[str, Any]:
+def _incident_context(incident: Incident, user: Any) -> dict[str, Any]:
     annotated = queries.with_counts(Incident.objects.filter(pk=incident.pk)).get()
     alerts = list(incident.alerts.select_related("message"))
     counts: dict[str, int] = {}
@@ -92,6 +93,9 @@ def _incident_context(incident: Incident) -> dict[str, Any]:
         "sms_threads": hotline.threads_for_incident(incident.pk),
         "cents": settings.SMS_SEGMENT_COST_CENTS,
         "can": transitions.possible(incident),
+        # Why this person could not confirm (shown instead of the choice), if so.
+        "confirm_refusal": (actions.finding_refusal(incident, user, Outcome.CONFIRMED)
+                            if transitions.allowed(incident, Step.RECORD_FINDING) else None),
     }
 
 
@@ -99,21 +103,35 @@ def _incident_context(incident: Incident) -> dict[str, Any]:
 def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     access_console(request.user)
     incident = access_incident(request.user, incident_id)
-    return render(request, "incidents/incident.html", _incident_context(incident))
+    return render(request, "incidents/incident.html",
+                  _incident_context(incident, request.user))
+
+
+def _failed(request: HttpRequest, exc: Exception) -> None:
+    """Show why an action was not taken."""
+    if isinstance(exc, InvalidInput):
+        for text in exc.errors.values():
+            messages.error(request, text)
+    else:
+        messages.error(request, str(exc))
 
 
 def _run(request: HttpRequest, incident: Incident, action: Any, *args: Any) -> bool:
     """Run an action; on failure show why and return False."""
     try:
         action(incident, *args)
-    except actions.TransitionError as exc:
-        messages.error(request, str(exc))
-        return False
-    except InvalidInput as exc:
-        for text in exc.errors.values():
-            messages.error(request, text)
+    except (actions.TransitionError, InvalidInput) as exc:
+        _failed(request, exc)
         return False
     return True
+
+
+def _refused(request: HttpRequest, incident: Incident, template: str,
+             exc: actions.FindingRefused) -> HttpResponse:
+    """The page again, saying why this person's finding does not count (403)."""
+    context = _incident_context(incident, request.user)
+    context["error"] = str(exc)
+    return render(request, template, context, status=403)
 
 
 @login_required
@@ -125,7 +143,7 @@ def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpRe
         try:
             asked = actions.do_request_verification(incident, request.user)
         except actions.TransitionError as exc:
-            messages.error(request, str(exc))
+            _failed(request, exc)
         else:
             _say_who_was_asked(request, incident, len(asked))
     elif name == "resolve":
@@ -136,8 +154,14 @@ def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpRe
         _run(request, incident, actions.do_set_cross_streets,
              request.POST.get("cross_streets", ""), request.user)
     elif name == "outcome":
-        _run(request, incident, actions.do_record_verification, request.user,
-             request.POST.get("outcome", ""), request.POST.get("notes", ""))
+        try:
+            actions.do_record_verification(incident, request.user,  # type: ignore[arg-type]
+                                           request.POST.get("outcome", ""),
+                                           request.POST.get("notes", ""))
+        except actions.FindingRefused as exc:
+            return _refused(request, incident, "incidents/incident.html", exc)
+        except (actions.TransitionError, InvalidInput) as exc:
+            _failed(request, exc)
     else:
         return HttpResponse(status=404)
     return redirect("incident", incident_id=incident.pk)
@@ -173,15 +197,17 @@ def verify(request: HttpRequest, incident_id: int) -> HttpResponse:
             actions.do_record_verification(
                 incident, request.user,  # type: ignore[arg-type]  # signed in
                 request.POST.get("outcome", ""), request.POST.get("notes", ""))
+        except actions.FindingRefused as exc:
+            return _refused(request, incident, "incidents/verify.html", exc)
         except (actions.TransitionError, InvalidInput) as exc:
             text = (" ".join(exc.errors.values()) if isinstance(exc, InvalidInput)
                     else str(exc))
-            context = _incident_context(incident)
+            context = _incident_context(incident, request.user)
             context["error"] = text
             return render(request, "incidents/verify.html", context, status=400)
         messages.success(request, _("Thank you. Your finding is recorded."))
         return redirect("verify", incident_id=incident.pk)
-    return render(request, "incidents/verify.html", _incident_context(incident))
+    return render(request, "incidents/verify.html", _incident_context(incident, request.user))
 
 
 @login_required
