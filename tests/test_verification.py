@@ -269,8 +269,9 @@ def test_a_verifier_opens_the_verify_page(zone, verifier):
 
 def test_a_verifier_confirms_on_the_web(zone, verifier, deliver):
     incident = new_incident()
-    response = verifier.client.post(f"/verify/{incident.pk}/",
-                                    {"outcome": "confirmed", "notes": "three ICE vans"})
+    response = verifier.client.post(f"/verify/{incident.pk}/",  # after the preview
+                                    {"outcome": "confirmed", "notes": "three ICE vans",
+                                     "send": "1"})
     assert response.status_code == 302
     assert response["Location"] == f"/verify/{incident.pk}/"
     incident.refresh_from_db()

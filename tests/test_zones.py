@@ -112,6 +112,7 @@ def test_another_zones_incident_cannot_be_acted_on(van_nuys_coordinator, name):
 
 @pytest.mark.parametrize("method,path", [
     ("get", "/api/v1/incidents/{id}"), ("get", "/api/v1/incidents/{id}/alerts"),
+    ("get", "/api/v1/incidents/{id}/preview"),
     ("post", "/api/v1/incidents/{id}/verification"),
     ("post", "/api/v1/incidents/{id}/request-verification"),
     ("post", "/api/v1/incidents/{id}/resolve"), ("post", "/api/v1/incidents/{id}/correction"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -303,6 +304,22 @@ def correction(request: HttpRequest, incident_id: int) -> Any:
     incident = access_incident(request.user, incident_id)
     incident_actions.do_send_correction(incident, request.user)
     return {"incident_id": incident.pk, "state": incident.state}
+
+
+@api.get("/incidents/{incident_id}/preview", auth=bearer, tags=["incidents"])
+def preview(request: HttpRequest, incident_id: int) -> Any:
+    """What the incident's next messages would say (alert, then all-clear and correction),
+    to whom (members by language and by channel) and their SMS cost: look before
+    confirming, resolving or correcting. `confirmations`: how many count and how many
+    `VERIFICATIONS_REQUIRED` asks for."""
+    access_role(request.user, VERIFY_ROLES)
+    incident = access_incident(request.user, incident_id)
+    return {
+        "incident_id": incident.pk, "state": incident.state, "is_drill": incident.is_drill,
+        "confirmations": {"counted": incident_actions.counted_confirmations(incident),
+                          "required": settings.VERIFICATIONS_REQUIRED},
+        "messages": [queries.preview_view(p) for p in queries.previews_for(incident)],
+    }
 
 
 def alert_view(alert: Alert, counts: dict[str, int]) -> dict[str, Any]:

@@ -69,6 +69,13 @@ def _not_now(state: str) -> TransitionError:
                            % {"state": State(state).label})
 
 
+def check_step(incident: Incident, step: Step) -> None:
+    """Raise TransitionError unless the incident's state allows `step` now (what a page
+    checks before it shows what the step would send)."""
+    if not allowed(incident, step):
+        raise _not_now(incident.state)
+
+
 @dataclass
 class ReportInput:
     cell: int

@@ -14,7 +14,8 @@ incident's lock by do_record_verification): a verifier, dispatcher or coordinato
 asked to verify the incident or who works its zone. CONFIRM needs VERIFICATIONS_REQUIRED
 distinct people's confirmations, none of them from the author of one of the incident's
 reports (Report.entered_by): whoever typed in a call or reported through the API cannot
-also confirm it, so one person alone cannot raise an alert.
+also confirm it, so one person alone cannot raise an alert. Pages show what a step that
+sends (CONFIRM, RESOLVE, CORRECT) would send, and ask once more, before taking it.
 """
 
 from __future__ import annotations

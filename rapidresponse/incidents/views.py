@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -36,6 +37,7 @@ from rapidresponse.incidents.models import Incident, Outcome, Source
 from rapidresponse.incidents.transitions import Step
 from rapidresponse.lib import geo
 from rapidresponse.lib.errors import InvalidInput
+from rapidresponse.members.models import Channel
 
 
 @login_required
@@ -126,6 +128,11 @@ def _run(request: HttpRequest, incident: Incident, action: Any, *args: Any) -> b
     return True
 
 
+#: The console's actions that send members a message, with the step they take.
+SENDING_ACTIONS = {"resolve": (Step.RESOLVE, actions.do_resolve),
+                   "correction": (Step.CORRECT, actions.do_send_correction)}
+
+
 def _refused(request: HttpRequest, incident: Incident, template: str,
              exc: actions.FindingRefused) -> HttpResponse:
     """The page again, saying why this person's finding does not count (403)."""
@@ -139,6 +146,7 @@ def _refused(request: HttpRequest, incident: Incident, template: str,
 def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpResponse:
     access_console(request.user)
     incident = access_incident(request.user, incident_id)
+    sending = request.POST.get("send") == "1"
     if name == "request-verification":
         try:
             asked = actions.do_request_verification(incident, request.user)
@@ -146,18 +154,28 @@ def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpRe
             _failed(request, exc)
         else:
             _say_who_was_asked(request, incident, len(asked))
-    elif name == "resolve":
-        _run(request, incident, actions.do_resolve, request.user)
-    elif name == "correction":
-        _run(request, incident, actions.do_send_correction, request.user)
+    elif name in SENDING_ACTIONS:
+        step, action = SENDING_ACTIONS[name]
+        if not sending:
+            try:
+                actions.check_step(incident, step)
+            except actions.TransitionError as exc:
+                _failed(request, exc)
+            else:
+                return send_preview(request, incident, step)
+        else:
+            _run(request, incident, action, request.user)
     elif name == "place":
         _run(request, incident, actions.do_set_cross_streets,
              request.POST.get("cross_streets", ""), request.user)
     elif name == "outcome":
+        outcome, notes = request.POST.get("outcome", ""), request.POST.get("notes", "")
         try:
+            if outcome == Outcome.CONFIRMED and not sending:
+                actions.check_finding(incident, request.user, outcome, notes)
+                return send_preview(request, incident, Step.CONFIRM, notes=notes)
             actions.do_record_verification(incident, request.user,  # type: ignore[arg-type]
-                                           request.POST.get("outcome", ""),
-                                           request.POST.get("notes", ""))
+                                           outcome, notes)
         except actions.FindingRefused as exc:
             return _refused(request, incident, "incidents/incident.html", exc)
         except (actions.TransitionError, InvalidInput) as exc:
@@ -193,10 +211,14 @@ def verify_list(request: HttpRequest) -> HttpResponse:
 def verify(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = access_incident_for_verification(request.user, incident_id)
     if request.method == "POST":
+        outcome, notes = request.POST.get("outcome", ""), request.POST.get("notes", "")
         try:
+            if outcome == Outcome.CONFIRMED and request.POST.get("send") != "1":
+                actions.check_finding(incident, request.user, outcome, notes)
+                return send_preview(request, incident, Step.CONFIRM, notes=notes)
             actions.do_record_verification(
                 incident, request.user,  # type: ignore[arg-type]  # signed in
-                request.POST.get("outcome", ""), request.POST.get("notes", ""))
+                outcome, notes)
         except actions.FindingRefused as exc:
             return _refused(request, incident, "incidents/verify.html", exc)
         except (actions.TransitionError, InvalidInput) as exc:
@@ -208,6 +230,29 @@ def verify(request: HttpRequest, incident_id: int) -> HttpResponse:
         messages.success(request, _("Thank you. Your finding is recorded."))
         return redirect("verify", incident_id=incident.pk)
     return render(request, "incidents/verify.html", _incident_context(incident, request.user))
+
+
+def send_preview(request: HttpRequest, incident: Incident, step: Step, *,
+                 notes: str = "") -> HttpResponse:
+    """The second step of a step that sends members a message: exactly what would go out,
+    in every language, to how many members on which channels, at what SMS cost, and the
+    same form once more (send=1) to go ahead. Posts back to where the first step went."""
+    kind = transitions.TABLE[step].sends
+    required = settings.VERIFICATIONS_REQUIRED
+    with_mine = actions.confirmations_with(incident, request.user) if step == Step.CONFIRM else 0
+    verify_page = request.resolver_match is not None and request.resolver_match.url_name == "verify"
+    preview = queries.preview_of(incident, kind)
+    return render(request, "incidents/send_preview.html", {
+        "incident": incident, "step": step.value, "preview": preview, "previews": [preview],
+        "channels": [(Channel(c).label if c in Channel.values else c, n)
+                     for c, n in preview.by_channel.items()],
+        "member_languages": sorted(preview.by_language.items()),
+        "cents": settings.SMS_SEGMENT_COST_CENTS,
+        "sends_now": step != Step.CONFIRM or with_mine >= required,
+        "with_mine": with_mine, "required": required,
+        "fields": {"outcome": Outcome.CONFIRMED, "notes": notes} if step == Step.CONFIRM else {},
+        "back": reverse("verify" if verify_page else "incident", args=[incident.pk]),
+    })
 
 
 @login_required
