@@ -200,6 +200,33 @@ def test_demo_staff_have_zones(db):
     assert list(verifier2.zones.values_list("name", flat=True)) == ["Westlake"]
 
 
+def works_in(username: str) -> list[str]:
+    staff = Staff.objects.get(user__username=username)
+    return ["*"] if staff.network_wide else sorted(staff.zones.values_list("name", flat=True))
+
+
+def test_demo_logins_work_where_the_readme_says(db):
+    call_command("seed_demo", members=10, stdout=StringIO())
+    readme = (ROOT / "README.md").read_text()
+    for username in demo.LOGINS:
+        assert works_in(username) == sorted(demo.WORKS_IN[username]), username
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{username}` |"))
+        said = row.split("|")[3].strip()
+        assert said == ("the whole network" if works_in(username) == ["*"]
+                        else ", ".join(demo.WORKS_IN[username])), username
+
+
+def test_seeding_again_puts_the_demo_logins_back_in_their_zones(db):
+    call_command("seed_demo", members=10, stdout=StringIO())
+    Staff.objects.get(user__username="dispatcher").zones.clear()
+    Staff.objects.filter(user__username="coordinator").update(network_wide=False)
+    Staff.objects.get(user__username="coordinator2").user.delete()
+    call_command("seed_demo", members=10, stdout=StringIO())
+    assert works_in("dispatcher") == ["Boyle Heights", "Huntington Park", "Westlake"]
+    assert works_in("coordinator") == ["*"]
+    assert works_in("coordinator2") == ["Van Nuys"]
+
+
 def test_a_demo_seeded_before_second_factors_gets_them(db):
     call_command("seed_demo", members=10, stdout=StringIO())
     TOTPDevice.objects.all().delete()
