@@ -1,8 +1,10 @@
 """Shared fixtures: personas, places and a real SMTP server on loopback.
 
-Staff personas sign in the way people do: password on /login/, then a code from their
-authenticator app on /login/code/ (computed here from the secret every test staff member's
-app holds), and they get their API token from POST /api/v1/auth/token with both factors.
+Staff personas work network-wide (every zone, and outside them) unless a test gives them
+zones (tests/test_zones.py has personas of one zone and of another). They sign in the way
+people do: password on /login/, then a code from their authenticator app on /login/code/
+(computed here from the secret every test staff member's app holds), and they get their API
+token from POST /api/v1/auth/token with both factors.
 """
 
 from __future__ import annotations
@@ -87,9 +89,14 @@ def give_authenticator(user: Any, secret: str = TOTP_SECRET) -> TOTPDevice:
 
 def make_staff(username: str, role: str, *, on_call: bool = False,
                at: tuple[float, float] | None = None, phone: str = "",
-               second_factor: bool = True) -> Staff:
+               second_factor: bool = True, zones: list[Zone] | None = None) -> Staff:
+    """A staff member. Without `zones` they work network-wide (as the personas below do);
+    with them, in those zones only (tests/test_zones.py)."""
     user = get_user_model().objects.create_user(username=username, password=PASSWORD)
-    staff = Staff.objects.create(user=user, role=role, on_call=on_call)
+    staff = Staff.objects.create(user=user, role=role, on_call=on_call,
+                                 network_wide=zones is None)
+    if zones:
+        staff.zones.set(zones)
     if second_factor:
         give_authenticator(user)
     if at is not None:
@@ -166,6 +173,14 @@ class Persona:
 
     def api(self) -> dict[str, str]:
         return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"}
+
+
+def work_in(staff: Staff, *zones: Zone) -> Staff:
+    """The staff member now works in these zones only (not network-wide)."""
+    staff.zones.set(zones)
+    Staff.objects.filter(pk=staff.pk).update(network_wide=False)
+    staff.network_wide = False
+    return staff
 
 
 def persona(username: str, role: str, **kwargs: Any) -> Persona:

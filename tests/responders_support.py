@@ -32,7 +32,7 @@ def responder(username: str, skills: tuple[str, ...] = ("legal_observer",), *,
               second_factor: bool = True) -> Staff:
     """A staff member with these skills and, unless told otherwise, a current training in
     each (an expired one with expired=True)."""
-    staff = make_staff(username, role, second_factor=second_factor)
+    staff = make_staff(username, role, second_factor=second_factor, zones=zones or None)
     setup = build_responder_setup(
         phone=phone or None, latitude=at[0] if at else None, longitude=at[1] if at else None,
         skills=list(skills))
@@ -40,8 +40,6 @@ def responder(username: str, skills: tuple[str, ...] = ("legal_observer",), *,
     if languages is not None:
         profile.languages = languages
         profile.save()
-    if zones:
-        staff.zones.set(zones)
     for skill in skills if trained else ():
         if expired:
             do_add_training(None, staff, skill, date(2019, 1, 1),

@@ -32,7 +32,7 @@ from rapidresponse.alerts.compose import compose
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import ConsoleMessage
 from rapidresponse.incidents.models import Incident, Report, State
-from rapidresponse.incidents.queries import facts_of
+from rapidresponse.incidents.queries import facts_of, preview_of
 from rapidresponse.lib import geo
 from tests.conftest import BOYLE, FAR, fresh_code, make_member, make_staff
 
@@ -174,6 +174,17 @@ def test_report_to_alert_to_all_clear_in_the_browser(browser, live_server, zone)
     screenshot(check, "verify-phone")
     check.check("input[name=outcome][value=confirmed]")
     check.click("form.outcome button[type=submit]")
+    # Before anything is sent: the alert in both languages, who gets it, and the cost, on a
+    # phone's screen without scrolling sideways; then "Confirm and send".
+    expect(check.locator("#send-preview")).to_be_visible()
+    expect(check.locator("#send-preview .bubble[lang=es]")).to_contain_text("VERIFICAD")
+    reached = preview_of(incident, "alert").members  # the member nearby, and the verifier
+    expect(check.locator("#send")).to_have_text(f"Confirm and send to {reached} members")
+    fits(check)
+    screenshot(check, "send-preview-phone")
+    incident.refresh_from_db()
+    assert incident.state == State.VERIFYING  # nothing sent yet
+    check.click("#send")
     expect(check.locator(".flash")).to_contain_text("Your finding is recorded")
     outbox.drain()
     incident.refresh_from_db()
@@ -195,6 +206,9 @@ def test_report_to_alert_to_all_clear_in_the_browser(browser, live_server, zone)
     # The dispatcher resolves: the same member gets the all-clear, in Spanish.
     console.goto(f"/console/incidents/{incident.pk}/")
     console.click("#resolve")
+    expect(console.locator("#send")).to_have_text(
+        f"Resolve and send the all-clear to {reached} members")
+    console.click("#send")
     expect(console.locator("#incident-state")).to_have_text("Resolved")
     screenshot(console, "incident-desktop")
     console.set_viewport_size(PHONE)

@@ -241,7 +241,8 @@ def test_the_dispatcher_records_an_outcome_from_the_page(dispatcher, zone):
 
 def test_the_dispatcher_resolves_from_the_page(dispatcher, zone, checker):
     incident = confirmed(checker)
-    response = dispatcher.client.post(f"/console/incidents/{incident.pk}/resolve/")
+    response = dispatcher.client.post(f"/console/incidents/{incident.pk}/resolve/",
+                                      {"send": "1"})  # the second step, after the preview
     assert response.status_code == 302
     incident.refresh_from_db()
     assert incident.state == "resolved"
@@ -250,7 +251,8 @@ def test_the_dispatcher_resolves_from_the_page(dispatcher, zone, checker):
 
 def test_the_dispatcher_sends_a_correction_from_the_page(dispatcher, zone, checker):
     incident = confirmed(checker)
-    dispatcher.client.post(f"/console/incidents/{incident.pk}/correction/")
+    dispatcher.client.post(f"/console/incidents/{incident.pk}/correction/",
+                           {"send": "1"})  # the second step, after the preview
     incident.refresh_from_db()
     assert incident.state == "false_alarm"
 

@@ -16,7 +16,7 @@ from rapidresponse.responders.models import ResponderProfile, Training
 from rapidresponse.responders.queries import available_responders
 from rapidresponse.responders.schedule import local_day, start_of_local_day
 from rapidresponse.zones.models import Zone
-from tests.conftest import BOYLE, FAR, NEAR, Persona, persona, sign_in
+from tests.conftest import BOYLE, FAR, NEAR, Persona, persona, sign_in, work_in
 from tests.responders_support import responder
 
 HERE = geo.cell_for(*BOYLE, 9)
@@ -185,7 +185,7 @@ def zones(db):
 
 def coordinator_of(username, *zones_):
     p = persona(username, "coordinator")
-    p.staff.zones.set(zones_)
+    work_in(p.staff, *zones_)
     return p
 
 

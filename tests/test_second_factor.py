@@ -294,13 +294,22 @@ def test_someone_with_an_app_cannot_set_up_another_with_the_password_alone(db):
 
 def test_the_account_page_shows_role_and_zones(coordinator, zone):
     coordinator.staff.zones.add(zone)
+    coordinator.staff.network_wide = False  # the personas work network-wide
+    coordinator.staff.save()
     page = coordinator.client.get("/account/").content.decode()
     assert "Coordinator" in page and "Boyle Heights" in page
 
 
 def test_the_account_page_says_when_no_zone_is_set(dispatcher):
+    dispatcher.staff.network_wide = False
+    dispatcher.staff.save()
     page = dispatcher.client.get("/account/").content.decode()
     assert "None yet" in page
+
+
+def test_the_account_page_says_when_someone_works_network_wide(dispatcher):
+    page = dispatcher.client.get("/account/").content.decode()
+    assert "The whole network" in page
 
 
 # --- the API --------------------------------------------------------------------------------

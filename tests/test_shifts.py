@@ -23,7 +23,7 @@ from rapidresponse.responders.queries import (
 )
 from rapidresponse.responders.schedule import bounds, occurrences
 from rapidresponse.zones.models import Zone
-from tests.conftest import BOYLE, FAR, NEAR, persona
+from tests.conftest import BOYLE, FAR, NEAR, persona, work_in
 from tests.responders_support import responder, shift, utc
 from tests.test_console import submit
 
@@ -189,7 +189,7 @@ def test_the_console_panel_shows_only_the_viewer_s_zones(zone, dispatcher):
     other = Zone.objects.create(name="Elsewhere")
     shift(zone, "legal_observer", responder("ana"))
     shift(other, "legal_observer", responder("zed"))
-    dispatcher.staff.zones.set([other])
+    work_in(dispatcher.staff, other)
     page = dispatcher.client.get("/console/").content.decode()
     panel = page[page.index('id="panel-on-call"'):]
     assert "zed" in panel and "ana" not in panel
@@ -219,7 +219,7 @@ def test_shift_pages_are_scoped_by_zone(db):
     nuys = Zone.objects.create(name="Van Nuys", parent=region)
     s = shift(boyle, "legal_observer", responder("ana", zones=[boyle]))
     coord = persona("coordvn", "coordinator")
-    coord.staff.zones.set([nuys])
+    work_in(coord.staff, nuys)
     assert coord.client.get(f"/console/shifts/{s.pk}/").status_code == 404
     assert coord.client.post(f"/console/shifts/{s.pk}/delete/").status_code == 404
     assert coord.client.post(f"/console/shifts/{s.pk}/swap/", {

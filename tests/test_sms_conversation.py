@@ -131,7 +131,7 @@ def test_a_reporter_who_is_not_a_member_never_gets_alerts(
     thread = SmsThread.objects.get()
     dispatcher.client.post(f"/console/sms/{thread.pk}/reply/", {"text": "Gracias"})
     deliver()
-    verifier.client.post(f"/verify/{report.incident_id}/", {"outcome": "confirmed"})
+    verifier.client.post(f"/verify/{report.incident_id}/", {"outcome": "confirmed", "send": "1"})
     deliver()
     assert [m.body for m in twilio.messages_to(SENDER)] == ["Gracias"]
     assert find_contact("sms", SENDER).member.status == Member.Status.PENDING
@@ -155,7 +155,7 @@ def test_nothing_the_sender_wrote_reaches_the_alert(client, zone, verifier, twil
     make_member("Ana", "en", phone="+12135550101")
     report = report_by_sms(client, where="Frente a la Panaderia Lupita, Boyle Heights",
                            what="Se llevaron a Don Chuy, 3 agentes")
-    verifier.client.post(f"/verify/{report.incident_id}/", {"outcome": "confirmed"})
+    verifier.client.post(f"/verify/{report.incident_id}/", {"outcome": "confirmed", "send": "1"})
     deliver()
     [alert] = twilio.messages_to("+12135550101")
     assert "Panaderia" not in alert.body and "Chuy" not in alert.body

@@ -41,7 +41,7 @@ def confirm_alert(client: Any, verifier: Any) -> int:
                     content_type="application/json")
     incident_id = int(r.json()["incident_id"])
     assert verifier.client.post(f"/verify/{incident_id}/",
-                                {"outcome": "confirmed"}).status_code == 302
+                                {"outcome": "confirmed", "send": "1"}).status_code == 302
     return incident_id
 
 

@@ -156,7 +156,7 @@ def test_after_the_alert_the_page_shows_the_cost_of_the_all_clear(
         zone, dispatcher, verifier, deliver):
     make_member("María", "es", phone="+12135550101")
     incident = _report()
-    verifier.client.post(f"/verify/{incident.pk}/", {"outcome": "confirmed"})
+    verifier.client.post(f"/verify/{incident.pk}/", {"outcome": "confirmed", "send": "1"})
     page = dispatcher.client.get(f"/console/incidents/{incident.pk}/").content
     assert _cost_rows(page, "all_clear")["es"]["recipients"] == "1"
     assert _cost_rows(page, "alert") == {}

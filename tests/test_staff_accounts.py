@@ -102,8 +102,41 @@ def test_an_unknown_zone_is_refused_with_the_list_of_zones(db):
 
 
 def test_no_zone_given_is_no_zone_yet(db):
-    create("ana", "--role", "verifier", "--password", "long-enough-1")
-    assert not Staff.objects.get(user__username="ana").zones.exists()
+    out = create("ana", "--role", "verifier", "--password", "long-enough-1")
+    staff = Staff.objects.get(user__username="ana")
+    assert not staff.zones.exists() and not staff.network_wide
+    assert "no zone yet: sees nothing" in out
+
+
+def test_network_wide_is_said_and_can_be_taken_back(db):
+    out = create("ana", "--role", "coordinator", "--password", "long-enough-1",
+                 "--network-wide")
+    assert "network-wide" in out
+    assert Staff.objects.get(user__username="ana").network_wide
+    create("ana", "--role", "coordinator", "--password", "long-enough-1")  # kept
+    assert Staff.objects.get(user__username="ana").network_wide
+    create("ana", "--role", "coordinator", "--password", "long-enough-1",
+           "--not-network-wide")
+    assert not Staff.objects.get(user__username="ana").network_wide
+
+
+@pytest.mark.parametrize(("args", "admin"), [
+    (("--role", "coordinator", "--network-wide"), True),
+    (("--role", "coordinator", "--zone", "Boyle Heights"), False),
+    (("--role", "dispatcher", "--network-wide"), False),
+])
+def test_only_network_wide_coordinators_may_use_the_admin_site(db, args, admin):
+    Zone.objects.create(name="Boyle Heights")
+    create("ana", *args, "--password", "long-enough-1", "--totp-secret", SECRET)
+    staff = Staff.objects.get(user__username="ana")
+    assert staff.user.is_staff == admin
+    # Even made staff by hand, a coordinator of one zone is not let in.
+    staff.user.is_staff = True
+    staff.user.save()
+    client = Client()
+    client.post("/login/", {"username": "ana", "password": "long-enough-1"})
+    client.post("/login/code/", {"code": f"{totp(b'12345678901234567890'):06d}"})
+    assert (client.get("/admin/").status_code == 200) == admin
 
 
 # --- totp_code ------------------------------------------------------------------------------
@@ -165,6 +198,33 @@ def test_demo_staff_have_zones(db):
     call_command("seed_demo", members=10, stdout=StringIO())
     verifier2 = Staff.objects.get(user__username="verifier2")
     assert list(verifier2.zones.values_list("name", flat=True)) == ["Westlake"]
+
+
+def works_in(username: str) -> list[str]:
+    staff = Staff.objects.get(user__username=username)
+    return ["*"] if staff.network_wide else sorted(staff.zones.values_list("name", flat=True))
+
+
+def test_demo_logins_work_where_the_readme_says(db):
+    call_command("seed_demo", members=10, stdout=StringIO())
+    readme = (ROOT / "README.md").read_text()
+    for username in demo.LOGINS:
+        assert works_in(username) == sorted(demo.WORKS_IN[username]), username
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{username}` |"))
+        said = row.split("|")[3].strip()
+        assert said == ("the whole network" if works_in(username) == ["*"]
+                        else ", ".join(demo.WORKS_IN[username])), username
+
+
+def test_seeding_again_puts_the_demo_logins_back_in_their_zones(db):
+    call_command("seed_demo", members=10, stdout=StringIO())
+    Staff.objects.get(user__username="dispatcher").zones.clear()
+    Staff.objects.filter(user__username="coordinator").update(network_wide=False)
+    Staff.objects.get(user__username="coordinator2").user.delete()
+    call_command("seed_demo", members=10, stdout=StringIO())
+    assert works_in("dispatcher") == ["Boyle Heights", "Huntington Park", "Westlake"]
+    assert works_in("coordinator") == ["*"]
+    assert works_in("coordinator2") == ["Van Nuys"]
 
 
 def test_a_demo_seeded_before_second_factors_gets_them(db):

@@ -45,7 +45,7 @@ def confirm_alert(client: Any, verifier: Any, *, drill_by: Any = None) -> int:
                     content_type="application/json", **auth)
     assert r.status_code == 201, r.content
     incident_id = int(r.json()["incident_id"])
-    r = verifier.client.post(f"/verify/{incident_id}/", {"outcome": "confirmed"})
+    r = verifier.client.post(f"/verify/{incident_id}/", {"outcome": "confirmed", "send": "1"})
     assert r.status_code == 302, r.content
     return incident_id
 
@@ -105,7 +105,8 @@ def test_a_pool_sends_each_recipient_from_one_stable_number(
     make_member("Ana", "en", phone=PHONE)
     incident_id = confirm_alert(client, verifier)
     deliver()
-    r = dispatcher.client.post(f"/console/incidents/{incident_id}/resolve/")
+    r = dispatcher.client.post(f"/console/incidents/{incident_id}/resolve/",
+                               {"send": "1"})  # after the preview
     assert r.status_code == 302
     deliver()
     senders = {m.from_ for m in twilio_pool.messages_to(PHONE)}

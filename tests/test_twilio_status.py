@@ -44,7 +44,8 @@ def sent_alert(client: Any, verifier: Any, deliver: Any, **member: Any) -> Deliv
     r = client.post("/api/v1/reports", {"latitude": BOYLE[0], "longitude": BOYLE[1],
                                         "activity": "arrests", "agency": "ice"},
                     content_type="application/json")
-    r = verifier.client.post(f"/verify/{r.json()['incident_id']}/", {"outcome": "confirmed"})
+    r = verifier.client.post(f"/verify/{r.json()['incident_id']}/",
+                             {"outcome": "confirmed", "send": "1"})  # after the preview
     assert r.status_code == 302
     deliver()
     return Delivery.objects.get(member=ana, channel="sms")

@@ -38,7 +38,8 @@ def make_verifier(username: str, at: tuple[float, float], *, on_call: bool = Tru
     user = get_user_model().objects.create_user(username=username, password="correct-horse-1")
     member = make_member(username, language, phone=f"+1323555{next(_phones):04d}", at=at,
                          radius_m=500)
-    return Staff.objects.create(user=user, role=role, on_call=on_call, member=member)
+    return Staff.objects.create(user=user, role=role, on_call=on_call, member=member,
+                                network_wide=True)
 
 
 def login(staff: Staff) -> Client:
@@ -268,8 +269,9 @@ def test_a_verifier_opens_the_verify_page(zone, verifier):
 
 def test_a_verifier_confirms_on_the_web(zone, verifier, deliver):
     incident = new_incident()
-    response = verifier.client.post(f"/verify/{incident.pk}/",
-                                    {"outcome": "confirmed", "notes": "three ICE vans"})
+    response = verifier.client.post(f"/verify/{incident.pk}/",  # after the preview
+                                    {"outcome": "confirmed", "notes": "three ICE vans",
+                                     "send": "1"})
     assert response.status_code == 302
     assert response["Location"] == f"/verify/{incident.pk}/"
     incident.refresh_from_db()

@@ -137,6 +137,8 @@ class StaffInput:
     totp_secret: bytes | None = None
     # None: leave the zones as they are.
     zones: list[Zone] | None = None
+    # Works in every zone and outside them (None: leave as it is).
+    network_wide: bool | None = None
 
 
 @transaction.atomic
@@ -148,14 +150,18 @@ def do_provision_staff(data: StaffInput) -> tuple[Staff, bool]:
         raise ValueError(f"unknown role {data.role!r}")
     user, created = get_user_model().objects.get_or_create(username=data.username)
     user.set_password(data.password)
-    # Coordinators may use the admin site where it exists (embedded only).
-    user.is_staff = data.role == Role.COORDINATOR
     user.is_superuser = False
     user.save()
-    staff, _ = Staff.objects.update_or_create(
-        user=user, defaults={"role": data.role, "on_call": data.on_call})
+    defaults: dict[str, object] = {"role": data.role, "on_call": data.on_call}
+    if data.network_wide is not None:
+        defaults["network_wide"] = data.network_wide
+    staff, _ = Staff.objects.update_or_create(user=user, defaults=defaults)
     if data.zones is not None:
         staff.zones.set(data.zones)
+    # The admin site (embedded only) sees every row of every zone: network-wide
+    # coordinators only.
+    user.is_staff = staff.role == Role.COORDINATOR and staff.network_wide
+    user.save(update_fields=["is_staff"])
     if data.totp_secret is not None:
         TOTPDevice.objects.filter(user=user).delete()
         TOTPDevice.objects.create(user=user, name=secondfactor.AUTHENTICATOR, confirmed=True,

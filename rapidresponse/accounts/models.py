@@ -24,8 +24,13 @@ class Staff(models.Model):
     # How the network reaches this person (dispatch requests go through the outbox).
     member = models.OneToOneField("members.Member", null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="staff")
-    # The zones this person works in (none yet: not limited to any).
+    # The zones this person works in, with every zone inside them (a region holds its
+    # neighbourhoods). None, and not network-wide: this person sees no incident, member or
+    # message at all (accounts/access.py).
     zones = models.ManyToManyField("zones.Zone", blank=True, related_name="staff")
+    # Works in every zone, and on what lies outside every zone (an incident reported where
+    # the network has no zone). For the few who run the whole network.
+    network_wide = models.BooleanField(default=False)
 
     class Meta:
         verbose_name_plural = "staff"

@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
-from rapidresponse.accounts.access import CONSOLE_ROLES, has_role
+from rapidresponse.accounts.access import AnyUser
 from rapidresponse.accounts.tokens import bearer_token, user_for_token
+from rapidresponse.alerts.access import alerts_in_scope
 from rapidresponse.alerts.cap import cap_document, identifier, is_public
 from rapidresponse.alerts.models import Alert
 
@@ -20,27 +21,32 @@ CAP_TYPE = "application/cap+xml"
 FEED_DAYS = 7
 
 
-def _is_staff(request: HttpRequest) -> bool:
+def _reader(request: HttpRequest) -> AnyUser | None:
+    """Who asks: the holder of a bearer token, else the signed-in user."""
     token = bearer_token(request)
     if token is not None:
-        return has_role(user_for_token(token), CONSOLE_ROLES)
-    return has_role(request.user, CONSOLE_ROLES)
+        return user_for_token(token)
+    return request.user
 
 
 def cap(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """Public alerts for anyone; the others (drills, a restricted network) for console staff
+    of the incident's zone."""
     alert = Alert.objects.select_related("message", "original").filter(pk=alert_id).first()
-    if alert is None or not (is_public(alert) or _is_staff(request)):
+    if alert is None or not (is_public(alert) or alerts_in_scope(
+            _reader(request)).filter(pk=alert.pk).exists()):
         raise Http404
     return HttpResponse(cap_document(alert), content_type=f"{CAP_TYPE}; charset=utf-8")
 
 
 def feed(request: HttpRequest) -> HttpResponse:
-    """Recent alerts as Atom; each entry links to its CAP document. Staff see all."""
+    """Recent alerts as Atom; each entry links to its CAP document. Console staff also see
+    the others of their zones (drills, a restricted network's)."""
     since = timezone.now() - timedelta(days=FEED_DAYS)
     alerts = (Alert.objects.filter(created_at__gte=since).select_related("message", "original")
               .order_by("-created_at", "-id"))
-    staff = _is_staff(request)
-    shown = [a for a in alerts[:500] if staff or is_public(a)]
+    theirs = set(alerts_in_scope(_reader(request), alerts).values_list("pk", flat=True)[:500])
+    shown = [a for a in alerts[:500] if a.pk in theirs or is_public(a)]
     atom = Atom1Feed(
         title=_("%(network)s: verified alerts") % {"network": settings.NETWORK_NAME},
         link=settings.PUBLIC_URL + "/",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -19,10 +20,18 @@ from pydantic import StrictInt
 
 from rapidresponse.accounts import actions as account_actions
 from rapidresponse.accounts import lockout, secondfactor
-from rapidresponse.accounts.access import CONSOLE_ROLES, VERIFY_ROLES, access_role, has_role
+from rapidresponse.accounts.access import (
+    CONSOLE_ROLES,
+    VERIFY_ROLES,
+    access_role,
+    has_role,
+    scope_of,
+)
 from rapidresponse.accounts.models import Role
 from rapidresponse.accounts.tokens import bearer_token, do_issue_token, user_for_token
+from rapidresponse.alerts.access import access_alert
 from rapidresponse.alerts.models import Alert
+from rapidresponse.delivery.access import deliveries_in_scope
 from rapidresponse.delivery.models import Delivery
 from rapidresponse.incidents import actions as incident_actions
 from rapidresponse.incidents import queries
@@ -70,8 +79,10 @@ def wrong_state(request: HttpRequest, exc: Exception) -> Any:
 
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: Exception) -> Any:
-    return api.create_response(request, {"detail": _("You are not allowed to do this.")},
-                               status=403)
+    # A refusal that says why (a finding that would not count) keeps its reason.
+    detail = (str(exc) if isinstance(exc, incident_actions.FindingRefused)
+              else _("You are not allowed to do this."))
+    return api.create_response(request, {"detail": detail}, status=403)
 
 
 @api.exception_handler(Http404)
@@ -224,7 +235,8 @@ def list_incidents(request: HttpRequest, include_closed: bool = False,
     limit = max(1, min(limit, 500))
     offset = max(0, offset)
     if user is not None and has_role(user, CONSOLE_ROLES):
-        qs = queries.console_queue(include_closed)[offset:offset + limit]
+        # The incidents of the staff member's zones.
+        qs = queries.console_queue(user, include_closed)[offset:offset + limit]
         return [queries.staff_view(i) for i in qs]
     return [queries.public_view(i) for i in queries.public_incidents()[offset:offset + limit]]
 
@@ -294,6 +306,22 @@ def correction(request: HttpRequest, incident_id: int) -> Any:
     return {"incident_id": incident.pk, "state": incident.state}
 
 
+@api.get("/incidents/{incident_id}/preview", auth=bearer, tags=["incidents"])
+def preview(request: HttpRequest, incident_id: int) -> Any:
+    """What the incident's next messages would say (alert, then all-clear and correction),
+    to whom (members by language and by channel) and their SMS cost: look before
+    confirming, resolving or correcting. `confirmations`: how many count and how many
+    `VERIFICATIONS_REQUIRED` asks for."""
+    access_role(request.user, VERIFY_ROLES)
+    incident = access_incident(request.user, incident_id)
+    return {
+        "incident_id": incident.pk, "state": incident.state, "is_drill": incident.is_drill,
+        "confirmations": {"counted": incident_actions.counted_confirmations(incident),
+                          "required": settings.VERIFICATIONS_REQUIRED},
+        "messages": [queries.preview_view(p) for p in queries.previews_for(incident)],
+    }
+
+
 def alert_view(alert: Alert, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "id": alert.pk, "incident_id": alert.incident_id, "kind": alert.kind,
@@ -319,12 +347,11 @@ def incident_alerts(request: HttpRequest, incident_id: int) -> Any:
 @api.get("/alerts/{alert_id}/deliveries", auth=bearer, tags=["alerts"])
 def alert_deliveries(request: HttpRequest, alert_id: int, status: str | None = None,
                      limit: int = 500, offset: int = 0) -> Any:
+    """The alert's deliveries to members of the staff member's zones."""
     access_role(request.user, CONSOLE_ROLES)
-    alert = Alert.objects.filter(pk=alert_id).first()
-    if alert is None:
-        raise Http404
-    qs = (Delivery.objects.filter(message_id=alert.message_id).select_related("member")
-          .order_by("rank", "id"))
+    alert = access_alert(request.user, alert_id)
+    qs = (deliveries_in_scope(request.user, Delivery.objects.filter(message_id=alert.message_id))
+          .select_related("member").order_by("rank", "id"))
     if status:
         qs = qs.filter(status=status)
     limit = max(1, min(limit, 5000))
@@ -358,5 +385,7 @@ class MemberIn(Schema):
 def create_member(request: HttpRequest, payload: MemberIn) -> Any:
     access_role(request.user, (Role.COORDINATOR,))
     data = member_actions.member_input_from_mapping(payload.dict())
-    member = member_actions.do_create_member(data, source="api")
+    # Only where the coordinator works: a place outside their zones is refused (400).
+    member = member_actions.do_create_member(data, source="api",
+                                             within=scope_of(request.user).area())
     return 201, {"id": member.pk}

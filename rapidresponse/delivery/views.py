@@ -3,34 +3,36 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rapidresponse.accounts import audit
-from rapidresponse.accounts.access import access_console
+from rapidresponse.accounts.access import access_console, access_member
 from rapidresponse.delivery import outbox
-from rapidresponse.delivery.models import ConsoleMessage, Delivery, Status
-from rapidresponse.members.models import Member
+from rapidresponse.delivery.access import (
+    access_delivery,
+    console_messages_in_scope,
+    deliveries_in_scope,
+)
+from rapidresponse.delivery.models import Status
 
 
 @login_required
 def message_log(request: HttpRequest) -> HttpResponse:
-    """Everything the console backends recorded, newest first."""
+    """Everything the console backends recorded for members of the staff member's zones,
+    newest first."""
     access_console(request.user)
-    page = Paginator(ConsoleMessage.objects.select_related("member"), 50).get_page(
-        request.GET.get("page"))
+    recorded = console_messages_in_scope(request.user).select_related("member")
+    page = Paginator(recorded, 50).get_page(request.GET.get("page"))
     return render(request, "delivery/message_log.html", {"page": page})
 
 
 @login_required
 def phone(request: HttpRequest, member_id: int) -> HttpResponse:
     """The demo 'phone': what one member received through the console backends."""
-    access_console(request.user)
-    member = Member.objects.filter(pk=member_id).first()
-    if member is None:
-        raise Http404
+    member = access_member(request.user, member_id)
     received = list(member.console_messages.order_by("created_at", "id"))
     return render(request, "delivery/phone.html", {"member": member, "received": received})
 
@@ -40,17 +42,15 @@ def dead_letters(request: HttpRequest) -> HttpResponse:
     """Deliveries given up after the last attempt, or whose fate the provider cannot tell:
     staff can look at why and send one again."""
     access_console(request.user)
-    page = Paginator(outbox.dead_letters(), 50).get_page(request.GET.get("page"))
+    waiting = deliveries_in_scope(request.user, outbox.dead_letters())
+    page = Paginator(waiting, 50).get_page(request.GET.get("page"))
     return render(request, "delivery/dead_letters.html", {"page": page})
 
 
 @login_required
 @require_POST
 def retry_delivery(request: HttpRequest, delivery_id: int) -> HttpResponse:
-    access_console(request.user)
-    delivery = Delivery.objects.filter(pk=delivery_id).first()
-    if delivery is None:
-        raise Http404
+    delivery = access_delivery(request.user, delivery_id)
     before = delivery.status
     if outbox.retry(delivery.pk):
         audit.record(request.user, "delivery_retry", delivery, from_state=before,

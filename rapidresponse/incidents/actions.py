@@ -13,15 +13,17 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from rapidresponse.accounts import audit
-from rapidresponse.accounts.models import Staff
+from rapidresponse.accounts.access import VERIFY_ROLES, scope_of, staff_of
+from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.alerts.actions import do_send_alert, do_send_follow_up
 from rapidresponse.channels.sms import questions
 from rapidresponse.delivery import outbox
@@ -45,7 +47,7 @@ from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.contacts import kind_of, normalise, reporter_index_for
 from rapidresponse.members.models import language_codes
 from rapidresponse.zones.models import Zone
-from rapidresponse.zones.queries import middle, zone_for_cell
+from rapidresponse.zones.queries import middle, with_ancestors, zone_for_cell
 
 Actor = User | AnonymousUser | None
 
@@ -57,6 +59,23 @@ CLOCK_SKEW = timedelta(minutes=10)
 
 class TransitionError(Exception):
     """The incident is not in a state that allows this action."""
+
+
+class FindingRefused(PermissionDenied):
+    """This person may not record this finding on this incident: the message says why, in
+    their language (403)."""
+
+
+def _not_now(state: str) -> TransitionError:
+    return TransitionError(_("This incident is %(state)s; that action is not possible now.")
+                           % {"state": State(state).label})
+
+
+def check_step(incident: Incident, step: Step) -> None:
+    """Raise TransitionError unless the incident's state allows `step` now (what a page
+    checks before it shows what the step would send)."""
+    if not allowed(incident, step):
+        raise _not_now(incident.state)
 
 
 @dataclass
@@ -246,9 +265,7 @@ def _transition(incident: Incident, step: Step, actor: Actor, *, to: str | None 
     transition = TABLE[step]
     locked = Incident.objects.select_for_update().get(pk=incident.pk)
     if locked.state not in transition.allowed_from:
-        raise TransitionError(
-            _("This incident is %(state)s; that action is not possible now.")
-            % {"state": State(locked.state).label})
+        raise _not_now(locked.state)
     from_state = locked.state
     target = to or transition.to
     assert target is not None
@@ -281,11 +298,19 @@ def verifier_finder(name: str) -> Callable[[VerifierFinder], VerifierFinder]:
     return register
 
 
+def _works_here(incident: Incident) -> Q:
+    """Staff who work the incident's zone: holding it or a zone around it, or network-wide
+    (an incident outside every zone: network-wide staff only)."""
+    return Q(network_wide=True) | Q(zones__in=with_ancestors(incident.zone_id))
+
+
 def _on_call_by_distance(incident: Incident) -> list[tuple[Staff, int, int]]:
-    """Staff with the verifier role and "on call" set, by the distance of their member
-    record's nearest watch area (10**6 when they have none)."""
-    staff = Staff.objects.filter(role="verifier", on_call=True, user__is_active=True,
-                                 member__isnull=False).select_related("member", "user")
+    """Staff with the verifier role and "on call" set who work the incident's zone, by the
+    distance of their member record's nearest watch area (10**6 when they have none)."""
+    staff = (Staff.objects.filter(_works_here(incident), role=Role.VERIFIER, on_call=True,
+                                  user__is_active=True, member__isnull=False)
+             .distinct().select_related("member", "user")
+             .prefetch_related("member__watch_areas"))
     origin = geo.parent(incident.cell, settings.H3_MEMBER_RESOLUTION)
     ranked = []
     for person in staff:
@@ -296,7 +321,8 @@ def _on_call_by_distance(incident: Incident) -> list[tuple[Staff, int, int]]:
 
 
 def on_call_verifiers(incident: Incident, limit: int) -> list[Staff]:
-    """On-call verifiers nearest the place (by their coarse home cell)."""
+    """On-call verifiers who work the incident's zone, nearest the place first (by their
+    coarse home cell)."""
     return _first(_on_call_by_distance(incident), limit)
 
 
@@ -305,8 +331,10 @@ def verifiers_for(incident: Incident, limit: int) -> list[Staff]:
     on-call verifiers and every other finder's people, nearest first; each once, only
     people the outbox can reach."""
     ranked = _on_call_by_distance(incident)
+    local = set(Staff.objects.filter(_works_here(incident)).values_list("pk", flat=True))
     for finder in _verifier_finders.values():
-        ranked += [(s, rank, d) for s, rank, d in finder(incident) if s.member_id is not None]
+        ranked += [(s, rank, d) for s, rank, d in finder(incident)
+                   if s.member_id is not None and s.pk in local]
     return _first(ranked, limit)
 
 
@@ -346,10 +374,31 @@ def do_request_verification(incident: Incident, actor: Actor) -> list[Verificati
 MAX_NOTES = 2000
 
 
-@transaction.atomic
-def do_record_verification(incident: Incident, verifier: User, outcome: str,
-                           notes: str = "") -> Verification:
-    """A verifier's finding. Enough distinct confirmations confirm the incident and alert."""
+def finding_refusal(incident: Incident, user: Actor, outcome: str) -> str | None:
+    """Why this person may not record this finding on this incident (None: they may).
+
+    A finding comes from a verifier, dispatcher or coordinator who was asked to verify this
+    incident (a verification request, open while the incident waits) or who works its zone.
+    A confirmation never comes from the author of one of its reports (a dispatcher who typed
+    in the call, a staff member who reported through the API): one person alone must not be
+    able to raise an alert."""
+    staff = staff_of(user)
+    if staff is None or staff.role not in VERIFY_ROLES:
+        return _("Only verifiers, dispatchers and coordinators record findings.")
+    asked = incident.verification_requests.filter(verifier=staff).exists()
+    if not asked and not scope_of(user).covers(incident.zone_id):
+        return _("You were not asked to verify this incident, and it is not in the zones you "
+                 "work in.")
+    if outcome == Outcome.CONFIRMED and incident.reports.filter(entered_by=staff.user).exists():
+        return _("You entered a report of this incident, so your confirmation cannot count: "
+                 "another verifier must confirm it.")
+    return None
+
+
+def check_finding(incident: Incident, user: Actor, outcome: str, notes: str = "") -> str:
+    """Validate a finding before it is recorded (or before the page shows what it would
+    send): InvalidInput for bad fields, TransitionError when the incident no longer waits,
+    FindingRefused when this person's finding would not count. Returns the clean notes."""
     errors = {}
     if outcome not in Outcome.values:
         errors["outcome"] = _("Choose an outcome.")
@@ -358,19 +407,46 @@ def do_record_verification(incident: Incident, verifier: User, outcome: str,
         errors["notes"] = _("Too long: %(limit)s characters at most.") % {"limit": MAX_NOTES}
     if errors:
         raise InvalidInput(errors)
+    if not allowed(incident, Step.RECORD_FINDING):
+        raise _not_now(incident.state)
+    refusal = finding_refusal(incident, user, outcome)
+    if refusal is not None:
+        raise FindingRefused(refusal)
+    return notes
+
+
+def counted_confirmations(incident: Incident) -> int:
+    """Confirmations that count towards VERIFICATIONS_REQUIRED: one per person, none from
+    the author of one of the incident's reports (a report added after someone confirmed
+    takes their confirmation away)."""
+    authors = incident.reports.filter(entered_by__isnull=False).values("entered_by")
+    return (incident.verifications.filter(outcome=Outcome.CONFIRMED)
+            .exclude(verifier_id__in=authors).count())
+
+
+def confirmations_with(incident: Incident, user: Actor) -> int:
+    """How many confirmations would count once this person confirms too."""
+    counted = counted_confirmations(incident)
+    already = incident.verifications.filter(verifier_id=getattr(user, "pk", None),
+                                            outcome=Outcome.CONFIRMED).exists()
+    return counted if already else counted + 1
+
+
+@transaction.atomic
+def do_record_verification(incident: Incident, verifier: User, outcome: str,
+                           notes: str = "") -> Verification:
+    """A verifier's finding (see finding_refusal for who may give one). Enough distinct
+    confirmations confirm the incident and alert; any other finding rules it out."""
     # Lock the incident first: findings recorded at the same moment are counted one after
     # the other, so two simultaneous confirmations still reach VERIFICATIONS_REQUIRED.
     Incident.objects.select_for_update().get(pk=incident.pk)
     incident.refresh_from_db()
-    if not allowed(incident, Step.RECORD_FINDING):
-        raise TransitionError(
-            _("This incident is %(state)s; that action is not possible now.")
-            % {"state": State(incident.state).label})
+    notes = check_finding(incident, verifier, outcome, notes)
     verification, _created = Verification.objects.update_or_create(
         incident=incident, verifier=verifier, defaults={"outcome": outcome, "notes": notes})
     audit.record(verifier, TABLE[Step.RECORD_FINDING].audit, incident, outcome=outcome)
     if outcome == Outcome.CONFIRMED:
-        confirmations = incident.verifications.filter(outcome=Outcome.CONFIRMED).count()
+        confirmations = counted_confirmations(incident)
         if confirmations >= settings.VERIFICATIONS_REQUIRED:
             _transition(incident, Step.CONFIRM, verifier, confirmations=confirmations)
             do_send_alert(facts_of(incident), verifier)

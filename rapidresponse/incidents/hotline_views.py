@@ -7,28 +7,26 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapidresponse.accounts.access import access_console
+from rapidresponse.accounts.access import scope_of
 from rapidresponse.alerts.vocabulary import Activity, Agency
 from rapidresponse.channels.sms import threads
+from rapidresponse.channels.sms.access import access_thread
 from rapidresponse.channels.sms.keywords import guess_activity, guess_agency
 from rapidresponse.channels.sms.models import SmsThread, ThreadState
 from rapidresponse.incidents import hotline
+from rapidresponse.incidents.views import after_report
 from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.zones.models import Zone
 
 
 def _thread(request: HttpRequest, thread_id: int) -> SmsThread:
-    access_console(request.user)
-    thread = SmsThread.objects.filter(pk=thread_id).first()
-    if thread is None:
-        raise Http404
-    return thread
+    return access_thread(request.user, thread_id)
 
 
 def _back(request: HttpRequest, thread: SmsThread) -> HttpResponse:
@@ -39,12 +37,14 @@ def _back(request: HttpRequest, thread: SmsThread) -> HttpResponse:
     return redirect("sms_thread", thread_id=thread.pk)
 
 
-def thread_context(thread: SmsThread) -> dict[str, Any]:
+def thread_context(request: HttpRequest, thread: SmsThread) -> dict[str, Any]:
+    # The neighbourhoods offered to place the report: those the dispatcher works in.
+    zones = Zone.objects.filter(scope_of(request.user).zone_q("pk"), cells__isnull=False)
     return {
         "thread": thread,
         "thread_messages": list(thread.messages.select_related("author", "report")),
         "waiting": thread.state in (ThreadState.UNPLACED, ThreadState.WHAT, ThreadState.WHERE),
-        "zones": list(Zone.objects.filter(cells__isnull=False).distinct().order_by("name")),
+        "zones": list(zones.distinct().order_by("name")),
         "activities": Activity.choices,
         "agencies": Agency.choices,
         "guess": {"zone": thread.draft_zone_id,
@@ -57,7 +57,7 @@ def thread_context(thread: SmsThread) -> dict[str, Any]:
 @login_required
 def thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
     thread = _thread(request, thread_id)
-    return render(request, "sms/thread.html", thread_context(thread))
+    return render(request, "sms/thread.html", thread_context(request, thread))
 
 
 def _errors(request: HttpRequest, exc: InvalidInput) -> None:
@@ -73,7 +73,7 @@ def thread_reply(request: HttpRequest, thread_id: int) -> HttpResponse:
         threads.do_reply(thread, request.POST.get("text", ""), request.user)
     except InvalidInput as exc:
         _errors(request, exc)
-        context = thread_context(thread)
+        context = thread_context(request, thread)
         context["reply_text"] = request.POST.get("text", "")
         return render(request, "sms/thread.html", context, status=400)
     messages.success(request, _("Reply queued."))
@@ -91,9 +91,9 @@ def thread_file(request: HttpRequest, thread_id: int) -> HttpResponse:
             actor=request.user)
     except InvalidInput as exc:
         _errors(request, exc)
-        return render(request, "sms/thread.html", thread_context(thread), status=400)
+        return render(request, "sms/thread.html", thread_context(request, thread), status=400)
     messages.success(request, _("Report saved."))
-    return redirect("incident", incident_id=report.incident_id)
+    return after_report(request, report.incident_id)
 
 
 @login_required

@@ -7,9 +7,11 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
+from rapidresponse.accounts.access import AnyUser
 from rapidresponse.alerts.actions import has_alert
 from rapidresponse.alerts.compose import AlertFacts
 from rapidresponse.alerts.preview import CostPreview, cost_preview
+from rapidresponse.incidents.access import incidents_in_scope
 from rapidresponse.incidents.models import OPEN_STATES, Incident, State
 from rapidresponse.incidents.transitions import next_messages
 from rapidresponse.lib import geo
@@ -27,8 +29,9 @@ def with_counts(qs: QuerySet[Incident]) -> QuerySet[Incident]:
     )
 
 
-def console_queue(include_closed: bool = False) -> QuerySet[Incident]:
-    qs = Incident.objects.all()
+def console_queue(user: AnyUser | None, include_closed: bool = False) -> QuerySet[Incident]:
+    """The incidents of the staff member's zones, latest report first."""
+    qs = incidents_in_scope(user)
     if not include_closed:
         qs = qs.filter(state__in=OPEN_STATES)
     return with_counts(qs).order_by("-last_report_at", "-id")
@@ -95,3 +98,26 @@ def previews_for(incident: Incident) -> list[CostPreview]:
     facts = facts_of(incident)
     return [cost_preview(facts, kind)
             for kind in next_messages(incident, alerted=has_alert(incident.pk))]
+
+
+def preview_of(incident: Incident, kind: str) -> CostPreview:
+    """What sending `kind` (alert, all_clear or correction) about this incident now would
+    say, to whom, and at what SMS cost."""
+    return cost_preview(facts_of(incident), kind)
+
+
+def preview_view(preview: CostPreview) -> dict[str, Any]:
+    """A preview as the API gives it: the texts, the members by language and by channel,
+    and the SMS cost."""
+    return {
+        "kind": preview.kind, "texts": preview.texts,
+        "recipients": {"members": preview.members, "by_language": preview.by_language,
+                       "by_channel": preview.by_channel},
+        "sms": {"recipients": preview.recipients, "segments": preview.segments,
+                "cost_cents": round(preview.cost_cents, 2), "cost": preview.cost,
+                "by_language": [
+                    {"language": r.language, "recipients": r.recipients,
+                     "segments": r.segments, "encoding": r.encoding,
+                     "characters": r.characters, "cost_cents": round(r.cost_cents, 2)}
+                    for r in preview.rows]},
+    }

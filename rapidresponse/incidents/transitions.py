@@ -3,11 +3,19 @@ it leads, what it records and what it sends. Actions (actions.py), the console a
 verifier's page (views.py), the API and the cost previews all read this table.
 
     reported --request verification--> verifying
-    reported | verifying --finding: confirmed (enough verifiers)--> confirmed   [alert]
+    reported | verifying --finding: confirmed (enough verifiers, see below)--> confirmed [alert]
     reported | verifying --finding: not ICE / false alarm / unverifiable--> that state
     reported | verifying --no new report for INCIDENT_EXPIRY_MINUTES--> expired
     confirmed --resolve--> resolved   [all-clear to whoever got the alert]
     confirmed | resolved --correct--> false_alarm   [correction to whoever got the alert]
+
+Who may take the steps that carry a finding (actions.finding_refusal, checked under the
+incident's lock by do_record_verification): a verifier, dispatcher or coordinator who was
+asked to verify the incident or who works its zone. CONFIRM needs VERIFICATIONS_REQUIRED
+distinct people's confirmations, none of them from the author of one of the incident's
+reports (Report.entered_by): whoever typed in a call or reported through the API cannot
+also confirm it, so one person alone cannot raise an alert. Pages show what a step that
+sends (CONFIRM, RESOLVE, CORRECT) would send, and ask once more, before taking it.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from rapidresponse.members.models import (
 )
 from rapidresponse.members.signals import member_opted_out
 from rapidresponse.zones.models import Zone
-from rapidresponse.zones.queries import middle
+from rapidresponse.zones.queries import Area, middle
 
 MIN_RADIUS_M = 200
 
@@ -207,9 +207,23 @@ def apply_input(member: Member, data: MemberInput) -> None:
     member.contacts.exclude(kind__in=data.channels).update(enabled=False)
 
 
+def check_places_within(data: MemberInput, within: Area | None) -> None:
+    """Staff add members only where they work: every place in `within` (None: anywhere)."""
+    if within is None or all(within.holds(p.cell) for p in data.places):
+        return
+    if within.names:
+        message = _("This place lies outside the zones you work in (%(zones)s).") % {
+            "zones": ", ".join(within.names)}
+    else:
+        message = _("You work in no zone yet, so you cannot add members.")
+    raise InvalidInput({"place": message})
+
+
 @transaction.atomic
-def do_create_member(data: MemberInput, *, source: str) -> Member:
-    """A member added by staff (import, API): active at once, consent recorded by staff."""
+def do_create_member(data: MemberInput, *, source: str, within: Area | None = None) -> Member:
+    """A member added by staff (import, API): active at once, consent recorded by staff.
+    `within`: the area of the zones the staff member works in (None: anywhere)."""
+    check_places_within(data, within)
     if existing_member(data) is not None:
         raise InvalidInput({"contact": _("This phone number or email is already on the list.")})
     now = timezone.now()
@@ -323,8 +337,10 @@ def _line_breaks(values: Any) -> int:
     return sum(len(re.findall(r"\r\n|\r|\n", v)) for v in values if isinstance(v, str))
 
 
-def import_members_csv(text: str, *, source: str = "import") -> ImportResult:
-    """Import a CSV; each bad row is reported by line and the good rows are all kept."""
+def import_members_csv(text: str, *, source: str = "import",
+                       within: Area | None = None) -> ImportResult:
+    """Import a CSV; each bad row is reported by line and the good rows are all kept. A row
+    whose place lies outside `within` (the importer's zones; None: anywhere) is refused."""
     result = ImportResult()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     try:
@@ -362,7 +378,7 @@ def import_members_csv(text: str, *, source: str = "import") -> ImportResult:
             if earlier is not None:
                 raise InvalidInput({"contact": _(
                     "The same phone number or email is on line %(line)s.") % {"line": earlier}})
-            member = do_create_member(data, source=source)
+            member = do_create_member(data, source=source, within=within)
         except InvalidInput as exc:
             result.errors.append((line, "; ".join(f"{k}: {v}" for k, v in exc.errors.items())))
             continue

@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from rapidresponse.accounts.access import access_members
+from rapidresponse.accounts.access import access_members, members_in_scope, scope_of
 from rapidresponse.members.actions import CSV_COLUMNS, import_members_csv
-from rapidresponse.members.models import Member
+from rapidresponse.zones.models import Zone
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
 
@@ -33,13 +33,18 @@ def members(request: HttpRequest) -> HttpResponse:
                 context["error"] = _("The file must be CSV text in UTF-8.")
                 status = 400
             else:
-                result = import_members_csv(text)
+                result = import_members_csv(text, within=scope_of(request.user).area())
                 context["result"] = result
                 if result.errors and not result.created:
                     status = 400
+    # The members with a place in the coordinator's zones.
+    members = members_in_scope(request.user)
     context["counts"] = {row["status"]: row["n"] for row in
-                         Member.objects.values("status").annotate(n=Count("id"))}
-    context["by_language"] = list(Member.objects.filter(status="active")
+                         members.values("status").annotate(n=Count("id")).order_by()}
+    context["by_language"] = list(members.filter(status="active")
                                   .values("language").annotate(n=Count("id"))
                                   .order_by("language"))
+    context["scope"] = scope = scope_of(request.user)
+    context["zone_names"] = list(Zone.objects.filter(pk__in=scope.held).order_by("name")
+                                 .values_list("name", flat=True))
     return render(request, "membership/members.html", context, status=status)

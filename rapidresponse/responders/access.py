@@ -1,20 +1,18 @@
 """Who may see and change which responder, shift and calendar (built on accounts.access).
 
-Zones scope coordinators: a coordinator with zones manages the staff who work in one of
-those zones or in a zone inside one (Boyle Heights inside Los Angeles), and the shifts of
-those zones; a coordinator with no zones manages the whole network. Anything outside the
-scope answers 404, as if it did not exist. Dispatchers see who is on call and the calendar
-of their zones; every staff member edits their own availability and languages.
-
-Kept apart from accounts/access.py so that the zone scoping of the access helpers can
-replace `zones_of` and `in_scope` here when it lands."""
+Zones scope coordinators, as everywhere (accounts.access.scope_of): a coordinator manages the
+staff who work in one of their zones or in a zone inside one (Boyle Heights inside Los
+Angeles), and the shifts of those zones; a network-wide coordinator manages the whole
+network; one with no zone manages nobody. Anything outside the scope answers 404, as if it
+did not exist. Dispatchers see who is on call and the calendar of their zones; every staff
+member edits their own availability and languages."""
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from rapidresponse.accounts.access import CONSOLE_ROLES, AnyUser, access_role
+from rapidresponse.accounts.access import CONSOLE_ROLES, AnyUser, access_role, scope_of
 from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.responders.models import ShiftSchedule
 from rapidresponse.zones.models import Zone
@@ -30,18 +28,12 @@ def staff_of(user: AnyUser | None) -> Staff:
 
 
 def zones_of(staff: Staff) -> list[Zone] | None:
-    """The zones a staff member works in and every zone inside them; None: all of them."""
-    mine = list(staff.zones.all())
-    if not mine:
+    """The zones a staff member works in and every zone inside them; None: all of them
+    (network-wide)."""
+    scope = scope_of(staff.user)
+    if scope.network_wide:
         return None
-    found = {z.pk: z for z in mine}
-    frontier = [z.pk for z in mine]
-    while frontier:
-        children = [z for z in Zone.objects.filter(parent_id__in=frontier)
-                    if z.pk not in found]
-        found.update((z.pk, z) for z in children)
-        frontier = [z.pk for z in children]
-    return sorted(found.values(), key=lambda z: z.name)
+    return list(Zone.objects.filter(pk__in=scope.zone_ids).order_by("name"))
 
 
 def visible_zones(staff: Staff) -> list[Zone]:

@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from rapidresponse.accounts.access import role_of
+from rapidresponse.accounts.access import role_of, staff_of
 from rapidresponse.accounts.secondfactor import is_verified
 
 
@@ -16,6 +16,8 @@ def network(request: HttpRequest) -> dict[str, Any]:
         "network_name": settings.NETWORK_NAME,
         "hotline_number": settings.HOTLINE_NUMBER,
         "staff_role": role_of(user) if verified else None,
+        # Pages about the whole network are in the menu of network-wide staff only.
+        "network_wide": verified and bool(getattr(staff_of(user), "network_wide", False)),
         "signing_in": signed_in and not verified,
         "map_tile_url": settings.MAP_TILE_URL,
     }

@@ -26,9 +26,10 @@ PASSWORD = "rapid-demo"
 # Every demo login's authenticator secret (README: put it in an authenticator app, or run
 # `python manage.py totp_code USERNAME` for the current code).
 TOTP_SECRET = "RAPIDRESPONSEDEMOSECRETKEY234567"
-LOGINS = ["coordinator", "dispatcher", "verifier", "verifier2", "verifier3", "responder",
-          *demo_responders.LOGINS]
+LOGINS = ["coordinator", "coordinator2", "dispatcher", "verifier", "verifier2", "verifier3",
+          "responder", *demo_responders.LOGINS]
 REGION = "Los Angeles"
+NETWORK_WIDE = "*"  # in WORKS_IN: the whole network, not a zone
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,17 @@ VERIFIERS = [
     ("verifier3", "Van Nuys", "+18185550153"),
 ]
 
+# Where each demo login works (README: who sees what). The coordinator runs the whole
+# network; the dispatcher takes the east side; coordinator2 runs Van Nuys only, to show that
+# another zone's incidents, members and messages are not there for them.
+WORKS_IN: dict[str, list[str]] = {
+    "coordinator": [NETWORK_WIDE],
+    "coordinator2": ["Van Nuys"],
+    "dispatcher": ["Boyle Heights", "Westlake", "Huntington Park"],
+    "responder": ["Boyle Heights"],
+    **{username: [zone] for username, zone, _phone in VERIFIERS},
+}
+
 FIRST = ["Ana", "Luis", "Carmen", "José", "Lucía", "Miguel", "Sofía", "Juan", "Elena", "Pedro",
          "Grace", "Tom", "Aisha", "Sam", "Linh", "David", "Maya", "Omar", "Ruth", "Kevin"]
 LAST = ["García", "Martínez", "Rodríguez", "Flores", "Ramírez", "Cruz", "Nguyen", "Smith",
@@ -89,12 +101,39 @@ def _zone_cells(z: DemoZone) -> list[int]:
     return geo.disk(center, z.rings)
 
 
-def _create_user(username: str, role: str, zones: list[Zone], *,
+def _zones_of(username: str) -> tuple[list[Zone], bool]:
+    names = WORKS_IN[username]
+    return list(Zone.objects.filter(name__in=names)), NETWORK_WIDE in names
+
+
+def _create_user(username: str, role: str, zones: list[Zone] | None = None, *,
                  on_call: bool = False) -> Staff:
+    """A demo login where WORKS_IN says it works (else in the zones given)."""
+    if username in WORKS_IN:
+        zones, network_wide = _zones_of(username)
+    else:
+        zones, network_wide = zones or [], False
     staff, _ = do_provision_staff(StaffInput(
         username=username, role=role, password=PASSWORD, on_call=on_call,
-        totp_secret=secondfactor.parse_secret(TOTP_SECRET), zones=zones))
+        totp_secret=secondfactor.parse_secret(TOTP_SECRET), zones=zones,
+        network_wide=network_wide))
     return staff
+
+
+def _demo_zones() -> None:
+    """The demo logins work where the README says, in a demo seeded before that was so
+    (coordinator2 is added when missing)."""
+    for username in WORKS_IN:
+        staff = Staff.objects.filter(user__username=username).first()
+        if staff is None:
+            if username == "coordinator2":
+                _create_user(username, Role.COORDINATOR)
+            continue
+        zones, network_wide = _zones_of(username)
+        staff.zones.set(zones)
+        if staff.network_wide != network_wide:
+            staff.network_wide = network_wide
+            staff.save(update_fields=["network_wide"])
 
 
 def _demo_authenticators() -> None:
@@ -132,6 +171,7 @@ def is_seeded() -> bool:
 def seed(members: int = 200) -> dict[str, int]:
     if is_seeded():
         _demo_authenticators()
+        _demo_zones()
         # A demo seeded before responders had profiles and shifts gets them now.
         demo_responders.seed_responders(_create_user)
         return {"zones": Zone.objects.count(), "members": Member.objects.count()}
@@ -145,12 +185,12 @@ def seed(members: int = 200) -> dict[str, int]:
         ZoneCell.objects.bulk_create([ZoneCell(zone=zone, cell=c) for c in cells])
     ZoneCell.objects.bulk_create([ZoneCell(zone=region, cell=c) for c in sorted(region_cells)])
 
-    _create_user("coordinator", Role.COORDINATOR, [region])
-    _create_user("dispatcher", Role.DISPATCHER, [region])
+    _create_user("coordinator", Role.COORDINATOR)
+    _create_user("coordinator2", Role.COORDINATOR)
+    _create_user("dispatcher", Role.DISPATCHER)
     zones = {z.name: z for z in ZONES}
     for username, zone_name, phone in VERIFIERS:
-        staff = _create_user(username, Role.VERIFIER, [Zone.objects.get(name=zone_name)],
-                             on_call=True)
+        staff = _create_user(username, Role.VERIFIER, on_call=True)
         z = zones[zone_name]
         staff.member = _member(f"{username} (verifier)", "en" if username != "verifier2"
                                else "es", phone, "", z.lat, z.lng, 500, source="staff")

@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from rapidresponse.accounts.access import access_members
+from rapidresponse.accounts.access import access_whole_network
+from rapidresponse.accounts.models import Role
 from rapidresponse.jobs.categories import CATEGORIES
 from rapidresponse.jobs.registry import PersonalData, Text, manifest, retention_rules
 
@@ -65,5 +66,6 @@ def holdings() -> list[Category]:
 @never_cache
 @login_required
 def what_we_hold(request: HttpRequest) -> HttpResponse:
-    access_members(request.user)
+    # What the whole database holds: for coordinators of the whole network.
+    access_whole_network(request.user, (Role.COORDINATOR,))
     return render(request, "web/held.html", {"categories": holdings()})

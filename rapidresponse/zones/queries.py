@@ -1,7 +1,10 @@
 """Reads about zones shared by every app: the neighbourhoods people choose from, the zone a
-cell lies in, and a zone's middle."""
+cell lies in, a zone's middle, the zones inside and around a zone, and the area (cells) of
+the zones a staff member works in."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -31,3 +34,52 @@ def middle(zone: Zone) -> tuple[float, float] | None:
     if not centres:
         return None
     return (sum(c[0] for c in centres) / len(centres), sum(c[1] for c in centres) / len(centres))
+
+
+def with_descendants(zone_ids: set[int] | frozenset[int]) -> frozenset[int]:
+    """These zones and every zone inside them, at any depth (a region holds its
+    neighbourhoods). One query: the table of zones is small."""
+    children: dict[int, list[int]] = {}
+    for pk, parent_id in Zone.objects.filter(parent__isnull=False).values_list("pk",
+                                                                               "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found: set[int] = set()
+    todo = list(zone_ids)
+    while todo:
+        pk = todo.pop()
+        if pk not in found:
+            found.add(pk)
+            todo.extend(children.get(pk, ()))
+    return frozenset(found)
+
+
+def with_ancestors(zone_id: int | None) -> list[int]:
+    """This zone and the zones that hold it, innermost first (nothing for no zone)."""
+    parents = dict(Zone.objects.values_list("pk", "parent_id"))
+    found: list[int] = []
+    current = zone_id
+    while current is not None and current not in found:
+        found.append(current)
+        current = parents.get(current)
+    return found
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where someone works, as places are kept: the resolution-8 cells of some zones, with
+    the names of the zones (to say which they are)."""
+
+    names: tuple[str, ...]
+    cells: frozenset[int]
+
+    def holds(self, cell: int) -> bool:
+        return geo.parent(cell, settings.H3_MEMBER_RESOLUTION) in self.cells
+
+
+def area_of(zone_ids: frozenset[int], named: set[int] | frozenset[int]) -> Area:
+    """The cells of `zone_ids`, named by the zones of `named` (the ones a person holds)."""
+    cells = frozenset(ZoneCell.objects.filter(zone_id__in=zone_ids)
+                      .values_list("cell", flat=True).distinct())
+    names = tuple(Zone.objects.filter(pk__in=named).order_by("name")
+                  .values_list("name", flat=True))
+    return Area(names=names, cells=cells)

@@ -141,8 +141,10 @@ def do_reply(thread: SmsThread, text: str, actor: Actor) -> SmsThreadMessage:
     return entry
 
 
-def open_threads() -> Any:
-    """Conversations a dispatcher should look at: waiting for a place, or recent."""
+def open_threads(threads: Any = None) -> Any:
+    """Conversations a dispatcher should look at (of `threads`, e.g. those of their zones):
+    waiting for a place, or recent."""
     since = timezone.now() - timedelta(hours=24)
-    return (SmsThread.objects.filter(updated_at__gte=since)
+    qs = threads if threads is not None else SmsThread.objects.all()
+    return (qs.filter(updated_at__gte=since)
             .exclude(messages__isnull=True).distinct().order_by("-updated_at")[:20])

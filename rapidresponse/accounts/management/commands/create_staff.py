@@ -26,7 +26,14 @@ class Command(BaseCommand):
         parser.add_argument("--totp-secret", metavar="BASE32",
                             help="the authenticator app's secret (base32, at least 128 bits)")
         parser.add_argument("--zone", action="append", metavar="NAME", dest="zones",
-                            help="a zone this person works in (repeat for several)")
+                            help="a zone this person works in, with the zones inside it "
+                                 "(repeat for several)")
+        wide = parser.add_mutually_exclusive_group()
+        wide.add_argument("--network-wide", action="store_const", const=True,
+                          dest="network_wide",
+                          help="works in every zone, and on what lies outside every zone")
+        wide.add_argument("--not-network-wide", action="store_const", const=False,
+                          dest="network_wide", help="only the zones given (--zone)")
         parser.add_argument("--on-call", action="store_true",
                             help="verifiers: take verification requests now")
         for extension in provisioning.extensions():
@@ -66,7 +73,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             staff, created = do_provision_staff(StaffInput(
                 username=username, role=options["role"], password=options["password"],
-                on_call=options["on_call"], totp_secret=secret, zones=zones))
+                on_call=options["on_call"], totp_secret=secret, zones=zones,
+                network_wide=options["network_wide"]))
             for extension, data in cleaned:
                 if data is None:
                     continue
@@ -77,7 +85,13 @@ class Command(BaseCommand):
         verb = "Created" if created else "Updated"
         factor = ("authenticator app set up" if secondfactor.has_second_factor(staff.user)
                   else "sets up the authenticator app at first sign-in")
-        self.stdout.write(f"{verb} {options['role']} {username} ({factor})")
+        if staff.network_wide:
+            where = "network-wide"
+        else:
+            names = list(staff.zones.order_by("name").values_list("name", flat=True))
+            where = (f"zones: {', '.join(names)}" if names
+                     else "no zone yet: sees nothing until given one")
+        self.stdout.write(f"{verb} {options['role']} {username} ({factor}; {where})")
         for line in lines:
             if line:
                 self.stdout.write(line)

@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 
 from rapidresponse.channels.sms import receipts
+from rapidresponse.channels.sms.access import threads_in_scope
 from rapidresponse.channels.sms.models import SmsThread
 from rapidresponse.channels.sms.threads import MAX_REPLY, open_threads
 from rapidresponse.channels.sms.twilio import TwilioSmsBackend, configured
@@ -34,9 +35,10 @@ def sms_threads(context: Any, threads: list[SmsThread], next_url: str) -> dict[s
             "csrf_token": context.get("csrf_token"), "next": next_url, "max_reply": MAX_REPLY}
 
 
-@register.inclusion_tag("sms/_inbox.html")
-def sms_inbox() -> dict[str, Any]:
-    return {"threads": list(open_threads())}
+@register.inclusion_tag("sms/_inbox.html", takes_context=True)
+def sms_inbox(context: Any) -> dict[str, Any]:
+    """The conversations of the reader's zones, and those nobody has placed yet."""
+    return {"threads": list(open_threads(threads_in_scope(context["request"].user)))}
 
 
 @register.inclusion_tag("sms/_receipts.html")

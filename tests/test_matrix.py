@@ -1,0 +1,393 @@
+"""Who gets what: every URL of the URL map and every endpoint of /api/v1/openapi.json, for
+every role, with the status each must answer.
+
+The objects (an incident waiting for verification, a confirmed drill with its alert and a
+dead delivery, a member, an SMS conversation) are in Boyle Heights. The personas of the
+columns work in Boyle Heights, except the coordinator and dispatcher of Van Nuys (for whom
+Boyle Heights's objects do not exist: 404) and the network-wide coordinator. The member
+signs in through /me/ with a code; staff sign in with their second factor and use API tokens.
+
+A URL or endpoint without a row here fails `test_every_url_and_endpoint_has_a_row`: a new
+page is not let through unlisted. Each request runs in a savepoint that is rolled back, with
+the client's cookies and the cache put back, so every row meets the same world.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from rapidresponse.accounts.models import Role
+from rapidresponse.alerts.models import Alert
+from rapidresponse.channels.sms.models import SmsThread, SmsThreadMessage, ThreadState
+from rapidresponse.delivery.models import Delivery, Status
+from rapidresponse.incidents.actions import do_record_verification
+from tests.codes_support import current
+from tests.conftest import BOYLE, Persona, make_member, make_staff, persona
+from tests.responders_support import responder, shift
+from tests.zones_support import report as report_at
+from tests.zones_support import two_zones
+
+ROLES = ("anonymous", "member", "responder", "verifier", "dispatcher", "coordinator",
+         "coordinator_elsewhere", "dispatcher_elsewhere", "network_coordinator")
+MEMBER_PHONE = "+12135550101"
+NEW_MEMBER = {"name": "Ana", "phone": "+12135550177", "latitude": BOYLE[0],
+              "longitude": BOYLE[1], "channels": ["sms"]}
+NEW_REPORT = {"latitude": BOYLE[0], "longitude": BOYLE[1], "activity": "arrests"}
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str  # the URL's name ("namespace:name"), or "METHOD /api/v1/path" from the schema
+    method: str
+    path: str  # with {incident}, {confirmed}, {alert}, {member}, {delivery}, {thread}
+    statuses: tuple[int, ...]  # one per role, in the order of ROLES
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def expected(self) -> dict[str, int]:
+        assert len(self.statuses) == len(ROLES), self.key
+        return dict(zip(ROLES, self.statuses, strict=True))
+
+
+def page(key: str, method: str, path: str, *statuses: int, **data: Any) -> Row:
+    return Row(key, method, path, statuses, data)
+
+
+def api(method: str, path: str, *statuses: int, url: str = "", **data: Any) -> Row:
+    """An endpoint of the schema (`path` as the schema writes it; `url` to fill it in)."""
+    return Row(f"{method} /api/v1{path}", method, "/api/v1" + (url or path), statuses, data)
+
+
+# Columns: anonymous, member (/me/), responder, verifier, dispatcher, coordinator,
+# coordinator of Van Nuys, dispatcher of Van Nuys, network-wide coordinator.
+PAGES = [
+    # The public site: the same for everyone.
+    page("home", "GET", "/",                          200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("report", "GET", "/report/",                 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("report", "POST", "/report/",                400, 400, 400, 400, 400, 400, 400, 400, 400),
+    page("report_thanks", "GET", "/report/thanks/",   200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("map", "GET", "/map/",                       200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("rights", "GET", "/rights/",                 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("join", "GET", "/join/",                     200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("join", "POST", "/join/",                    400, 400, 400, 400, 400, 400, 400, 400, 400),
+    page("joined", "GET", "/join/welcome/",           200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("confirm_code", "GET", "/code/nosuchcode/",  404, 404, 404, 404, 404, 404, 404, 404, 404),
+    page("confirm_contact", "GET", "/confirm/nosuchlink/",
+                                                      404, 404, 404, 404, 404, 404, 404, 404, 404),
+    page("leave", "GET", "/leave/",                   200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("leave", "POST", "/leave/",                  400, 400, 400, 400, 400, 400, 400, 400, 400),
+    page("leave_confirm", "GET", "/leave/confirm/",   405, 405, 405, 405, 405, 405, 405, 405, 405),
+    page("leave_confirm", "POST", "/leave/confirm/",  400, 400, 400, 400, 400, 400, 400, 400, 400),
+    page("left", "GET", "/leave/done/",               200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("manifest", "GET", "/manifest.webmanifest",  200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("service_worker", "GET", "/sw.js",           200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("set_language", "POST", "/i18n/setlang/",    302, 302, 302, 302, 302, 302, 302, 302, 302,
+         language="es"),
+    page("alerts_feed", "GET", "/feeds/alerts.atom",  200, 200, 200, 200, 200, 200, 200, 200, 200),
+    # A drill's CAP document: console staff of its zone only.
+    page("alert_cap", "GET", "/alerts/{alert}.cap",   404, 404, 404, 404, 200, 200, 404, 404, 200),
+    # Twilio's webhooks: only requests Twilio signed.
+    page("twilio_sms", "POST", "/hooks/twilio/sms",   403, 403, 403, 403, 403, 403, 403, 403, 403),
+    page("twilio_status", "POST", "/hooks/twilio/status",
+                                                      403, 403, 403, 403, 403, 403, 403, 403, 403),
+    # The member's own page: signed in with a code, by the member's cookie.
+    page("me", "GET", "/me/",                         200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("me_code", "POST", "/me/code/",              400, 400, 400, 400, 400, 400, 400, 400, 400),
+    page("me_save", "POST", "/me/save/",              403, 400, 403, 403, 403, 403, 403, 403, 403),
+    page("me_leave", "POST", "/me/leave/",            403, 400, 403, 403, 403, 403, 403, 403, 403),
+    page("me_sign_out", "POST", "/me/sign-out/",      302, 302, 302, 302, 302, 302, 302, 302, 302),
+    page("me_push_subscribe", "POST", "/me/push/subscribe/",
+                                                      403, 400, 403, 403, 403, 403, 403, 403, 403),
+    page("me_push_unsubscribe", "POST", "/me/push/unsubscribe/",
+                                                      403, 302, 403, 403, 403, 403, 403, 403, 403),
+    # Staff sign-in and their own account.
+    page("login", "GET", "/login/",                   200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("login", "POST", "/login/",                  400, 400, 400, 400, 400, 400, 400, 400, 400),
+    page("second_factor", "GET", "/login/code/",      302, 302, 302, 302, 302, 302, 302, 302, 302),
+    page("second_factor_setup", "GET", "/login/set-up/",
+                                                      302, 302, 200, 200, 200, 200, 200, 200, 200),
+    page("logout", "GET", "/logout/",                 405, 405, 405, 405, 405, 405, 405, 405, 405),
+    page("logout", "POST", "/logout/",                302, 302, 302, 302, 302, 302, 302, 302, 302),
+    page("account", "GET", "/account/",               302, 302, 200, 200, 200, 200, 200, 200, 200),
+    page("recovery_codes", "POST", "/account/recovery-codes/",
+                                                      302, 302, 200, 200, 200, 200, 200, 200, 200),
+    # The console: dispatchers and coordinators; a verifier is sent to their own page.
+    page("console", "GET", "/console/",               302, 302, 403, 302, 200, 200, 200, 200, 200),
+    page("console_queue", "GET", "/console/queue/",   302, 302, 403, 403, 200, 200, 200, 200, 200),
+    page("phone_report", "GET", "/console/reports/new/",
+                                                      302, 302, 403, 403, 200, 200, 200, 200, 200),
+    page("phone_report", "POST", "/console/reports/new/",
+                                                      302, 302, 403, 403, 400, 400, 400, 400, 400),
+    page("incident", "GET", "/console/incidents/{incident}/",
+                                                      302, 302, 403, 403, 200, 200, 404, 404, 200),
+    page("incident_action", "POST", "/console/incidents/{incident}/request-verification/",
+                                                      302, 302, 403, 403, 302, 302, 404, 404, 302),
+    page("incident_action", "POST", "/console/incidents/{incident}/place/",
+                                                      302, 302, 403, 403, 302, 302, 404, 404, 302,
+         cross_streets="Soto St"),
+    # Confirming, resolving and correcting show what would be sent first (200).
+    page("incident_action", "POST", "/console/incidents/{incident}/outcome/",
+                                                      302, 302, 403, 403, 200, 200, 404, 404, 200,
+         outcome="confirmed"),
+    page("incident_action", "POST", "/console/incidents/{incident}/outcome/",
+                                                      302, 302, 403, 403, 302, 302, 404, 404, 302,
+         outcome="not_ice"),
+    page("incident_action", "POST", "/console/incidents/{confirmed}/resolve/",
+                                                      302, 302, 403, 403, 200, 200, 404, 404, 200),
+    page("incident_action", "POST", "/console/incidents/{confirmed}/correction/",
+                                                      302, 302, 403, 403, 200, 200, 404, 404, 200),
+    page("incident_action", "POST", "/console/incidents/{confirmed}/resolve/",
+                                                      302, 302, 403, 403, 302, 302, 404, 404, 302,
+         send="1"),
+    page("incident_action", "POST", "/console/incidents/{incident}/no-such-action/",
+                                                      302, 302, 403, 403, 404, 404, 404, 404, 404),
+    page("incident_action", "GET", "/console/incidents/{incident}/resolve/",
+                                                      302, 302, 405, 405, 405, 405, 405, 405, 405),
+    page("sms_thread", "GET", "/console/sms/{thread}/",
+                                                      302, 302, 403, 403, 200, 200, 404, 404, 200),
+    page("sms_reply", "POST", "/console/sms/{thread}/reply/",
+                                                      302, 302, 403, 403, 400, 400, 404, 404, 400),
+    page("sms_file", "POST", "/console/sms/{thread}/file/",
+                                                      302, 302, 403, 403, 400, 400, 404, 404, 400),
+    page("sms_close", "POST", "/console/sms/{thread}/close/",
+                                                      302, 302, 403, 403, 302, 302, 404, 404, 302),
+    page("message_log", "GET", "/console/messages/",  302, 302, 403, 403, 200, 200, 200, 200, 200),
+    page("phone", "GET", "/console/phone/{member}/",  302, 302, 403, 403, 200, 200, 404, 404, 200),
+    page("dead_letters", "GET", "/console/deliveries/dead/",
+                                                      302, 302, 403, 403, 200, 200, 200, 200, 200),
+    page("delivery_retry", "POST", "/console/deliveries/{delivery}/retry/",
+                                                      302, 302, 403, 403, 302, 302, 404, 404, 302),
+    # Coordinators: members of their zones; what the database holds: the whole network's.
+    page("members", "GET", "/console/members/",       302, 302, 403, 403, 403, 200, 200, 403, 200),
+    page("members", "POST", "/console/members/",      302, 302, 403, 403, 403, 400, 400, 403, 400),
+    page("what_we_hold", "GET", "/console/privacy/",  302, 302, 403, 403, 403, 403, 403, 403, 200),
+    # Responders and shifts: each staff member's own page; coordinators manage the people
+    # and shifts of their zones (another zone's: 404); dispatchers see the week's shifts.
+    page("responder_me", "GET", "/responder/",        302, 302, 200, 200, 200, 200, 200, 200, 200),
+    page("responder_availability", "POST", "/responder/availability/",
+                                                      302, 302, 400, 400, 400, 400, 400, 400, 400),
+    page("responder_languages", "POST", "/responder/languages/",
+                                                      302, 302, 302, 302, 302, 302, 302, 302, 302),
+    page("responder_calendar_new", "POST", "/responder/calendar/new/",
+                                                      302, 302, 302, 302, 302, 302, 302, 302, 302),
+    page("responder_calendar_revoke", "POST", "/responder/calendar/revoke/",
+                                                      302, 302, 302, 302, 302, 302, 302, 302, 302),
+    page("shift_feed", "GET", "/shifts/nosuchtoken.ics",
+                                                      404, 404, 404, 404, 404, 404, 404, 404, 404),
+    page("responders", "GET", "/console/responders/", 302, 302, 403, 403, 403, 200, 200, 403, 200),
+    page("responder", "GET", "/console/responders/{responder}/",
+                                                      302, 302, 403, 403, 403, 200, 404, 403, 200),
+    page("training_add", "POST", "/console/responders/{responder}/trainings/",
+                                                      302, 302, 403, 403, 403, 400, 404, 403, 400),
+    page("training_remove", "POST", "/console/responders/{responder}/trainings/{training}/remove/",
+                                                      302, 302, 403, 403, 403, 302, 404, 403, 302),
+    page("shifts", "GET", "/console/shifts/",         302, 302, 403, 403, 200, 200, 200, 200, 200),
+    page("shift_gaps", "GET", "/console/shifts/gaps/",
+                                                      302, 302, 403, 403, 403, 200, 200, 403, 200),
+    page("shift_new", "GET", "/console/shifts/new/",  302, 302, 403, 403, 403, 200, 200, 403, 200),
+    page("shift_edit", "GET", "/console/shifts/{schedule}/",
+                                                      302, 302, 403, 403, 403, 200, 404, 403, 200),
+    page("shift_delete", "POST", "/console/shifts/{schedule}/delete/",
+                                                      302, 302, 403, 403, 403, 302, 404, 403, 302),
+    page("shift_swap", "POST", "/console/shifts/{schedule}/swap/",
+                                                      302, 302, 403, 403, 403, 400, 404, 403, 400),
+    # The verifier's pages (dispatchers and coordinators may verify too).
+    page("verify_list", "GET", "/verify/",            302, 302, 403, 200, 200, 200, 200, 200, 200),
+    page("verify", "GET", "/verify/{incident}/",      302, 302, 403, 200, 200, 200, 404, 404, 200),
+    page("verify", "POST", "/verify/{incident}/",     302, 302, 403, 200, 200, 200, 404, 404, 200,
+         outcome="confirmed"),
+    page("verify", "GET", "/verify/{confirmed}/",     302, 302, 403, 404, 200, 200, 404, 404, 200),
+    # The embedded admin site: network-wide coordinators only.
+    page("admin", "GET", "/admin/",                   302, 302, 302, 302, 302, 302, 302, 302, 200),
+    # The API's own pages.
+    page("api-v1:openapi-json", "GET", "/api/v1/openapi.json",
+                                                      200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("api-v1:openapi-view", "GET", "/api/v1/docs",
+                                                      200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("api-v1:api-root", "GET", "/api/v1/",        404, 404, 404, 404, 404, 404, 404, 404, 404),
+]
+
+# The same columns; staff send their bearer token, the anonymous and the member none.
+ENDPOINTS = [
+    api("POST", "/auth/token",                        401, 401, 401, 401, 401, 401, 401, 401, 401,
+        username="nobody", password="wrong-password", otp="123456"),
+    api("POST", "/reports",                           201, 201, 201, 201, 201, 201, 201, 201, 201,
+        **NEW_REPORT),
+    api("GET", "/incidents",                          200, 200, 200, 200, 200, 200, 200, 200, 200),
+    api("GET", "/incidents/{incident_id}",            404, 404, 404, 200, 200, 200, 404, 404, 200,
+        url="/incidents/{incident}"),
+    api("POST", "/incidents/{incident_id}/verification",
+                                                      401, 401, 403, 200, 200, 200, 404, 404, 200,
+        url="/incidents/{incident}/verification", outcome="not_ice"),
+    api("POST", "/incidents/{incident_id}/request-verification",
+                                                      401, 401, 403, 403, 200, 200, 404, 404, 200,
+        url="/incidents/{incident}/request-verification"),
+    api("POST", "/incidents/{incident_id}/resolve",   401, 401, 403, 403, 200, 200, 404, 404, 200,
+        url="/incidents/{confirmed}/resolve"),
+    api("POST", "/incidents/{incident_id}/correction",
+                                                      401, 401, 403, 403, 200, 200, 404, 404, 200,
+        url="/incidents/{confirmed}/correction"),
+    api("GET", "/incidents/{incident_id}/preview",    401, 401, 403, 200, 200, 200, 404, 404, 200,
+        url="/incidents/{incident}/preview"),
+    api("GET", "/incidents/{incident_id}/alerts",     401, 401, 403, 403, 200, 200, 404, 404, 200,
+        url="/incidents/{confirmed}/alerts"),
+    api("GET", "/alerts/{alert_id}/deliveries",       401, 401, 403, 403, 200, 200, 404, 404, 200,
+        url="/alerts/{alert}/deliveries"),
+    # A member of Boyle Heights: not where the Van Nuys coordinator works (400, per field).
+    api("POST", "/members",                           401, 401, 403, 403, 403, 201, 400, 403, 201,
+        **NEW_MEMBER),
+]
+
+ROWS = PAGES + ENDPOINTS
+
+
+# --- every URL and endpoint has a row -------------------------------------------------------
+
+
+def url_names(patterns: list[Any], namespace: str = "") -> Iterator[tuple[str, str]]:
+    """(namespace, name) of every URL of the map."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(n for n in (namespace, pattern.namespace or "") if n)
+            yield from url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            yield namespace, pattern.name or str(pattern.pattern)
+
+
+def schema_operations(client: Client) -> set[str]:
+    schema = client.get("/api/v1/openapi.json").json()
+    return {f"{method.upper()} {path}" for path, item in schema["paths"].items()
+            for method in item if method in ("get", "post", "put", "patch", "delete")}
+
+
+def test_every_url_and_endpoint_has_a_row(client, db):
+    operations = schema_operations(client)
+    operation_names = {"issue_token", "create_report", "list_incidents", "get_incident",
+                       "record_verification", "request_verification", "resolve",
+                       "correction", "preview", "incident_alerts", "alert_deliveries",
+                       "create_member"}
+    keys = {row.key for row in ROWS}
+    missing = set()
+    for namespace, name in url_names(get_resolver().url_patterns):
+        if namespace == "admin":
+            key = "admin"  # Django's own admin: one row for the whole site
+        elif namespace == "api-v1" and name in operation_names:
+            continue  # an endpoint: its row comes from the schema (below)
+        else:
+            key = f"{namespace}:{name}" if namespace else name
+        if key not in keys:
+            missing.add(key)
+    missing |= operations - keys
+    assert not missing, f"URLs or endpoints with no row in the matrix: {sorted(missing)}"
+    # ... and no row for something that no longer exists; every operation name is an
+    # endpoint of the schema (so the list above cannot hide a page).
+    assert {k for k in keys if k.startswith(("GET /", "POST /"))} == operations
+    assert len(operation_names) == len(operations)
+
+
+def test_every_row_names_every_role(db):
+    for row in ROWS:
+        assert set(row.expected()) == set(ROLES)
+
+
+# --- the world and the people ---------------------------------------------------------------
+
+
+def build_world() -> dict[str, Any]:
+    zones = two_zones()
+    typist = make_staff("typist", Role.DISPATCHER, zones=[zones.boyle])
+    checker = make_staff("checker", Role.VERIFIER)
+    maria = make_member("María", "es", phone=MEMBER_PHONE, at=BOYLE)
+    incident = report_at(BOYLE)
+    confirmed = report_at((34.045, -118.215), source="phone", actor=typist.user,
+                          is_drill=True)
+    do_record_verification(confirmed, checker.user, "confirmed")
+    alert = Alert.objects.get(incident=confirmed)
+    delivery = Delivery.objects.get(message=alert.message, member=maria)
+    Delivery.objects.filter(pk=delivery.pk).update(status=Status.DEAD)
+    thread = SmsThread.objects.create(blind_index="thread-1", state=ThreadState.WHAT,
+                                      draft_zone=zones.boyle, draft_text="vans")
+    SmsThreadMessage.objects.create(thread=thread, direction="in", text="vans")
+    observer = responder("observer", zones=[zones.boyle])
+    training = observer.responder.trainings.get()
+    schedule = shift(zones.boyle, "legal_observer", observer)
+    return {"zones": zones, "incident": incident.pk, "confirmed": confirmed.pk,
+            "alert": alert.pk, "member": maria.pk, "delivery": delivery.pk,
+            "thread": thread.pk, "maria": maria, "responder": observer.pk,
+            "training": training.pk, "schedule": schedule.pk}
+
+
+def member_signed_in(member: Any) -> Client:
+    client = Client()
+    client.post("/me/", {"contact": MEMBER_PHONE})
+    response = client.post("/me/code/", {"contact": MEMBER_PHONE,
+                                         "code": current().code(member)})
+    assert response.status_code == 302 and response["Location"] == "/me/"
+    return client
+
+
+def someone(role: str, world: dict[str, Any]) -> tuple[Client, dict[str, str]]:
+    """The role's browser, and the headers of its API token."""
+    zones = world["zones"]
+    if role == "anonymous":
+        return Client(), {}
+    if role == "member":
+        return member_signed_in(world["maria"]), {}
+    staff: Persona
+    if role == "network_coordinator":
+        staff = persona("network", Role.COORDINATOR)
+        # As create_staff makes them: the admin site is theirs.
+        staff.user.is_staff = True
+        staff.user.save(update_fields=["is_staff"])
+    elif role.endswith("_elsewhere"):
+        staff = persona(role, role.split("_")[0], zones=[zones.van_nuys])
+    else:
+        staff = persona(role, role, zones=[zones.boyle],
+                        **({"on_call": True, "at": BOYLE, "phone": "+13235550151"}
+                           if role == Role.VERIFIER else {}))
+    return staff.client, staff.api()
+
+
+def answer(client: Client, row: Row, world: dict[str, Any], headers: dict[str, str]) -> int:
+    path = row.path.format(**world)
+    cookies = copy.deepcopy(client.cookies)
+    try:
+        with transaction.atomic():
+            if row.key.startswith(("GET /", "POST /")):
+                send = client.get if row.method == "GET" else client.post
+                response = send(path, row.data or None, content_type="application/json",
+                                **headers) if row.method == "POST" else send(path, **headers)
+            elif row.method == "GET":
+                response = client.get(path)
+            else:
+                response = client.post(path, row.data)
+            transaction.set_rollback(True)
+    except Exception as exc:  # noqa: BLE001 - a 500, shown in the table of differences
+        return 500 if not isinstance(exc, AssertionError) else 599
+    finally:
+        client.cookies = cookies
+        cache.clear()
+    return response.status_code
+
+
+@pytest.mark.usefixtures("inbox")
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_expected_status_everywhere(db, role):
+    world = build_world()
+    client, headers = someone(role, world)
+    wrong = []
+    for row in ROWS:
+        expected = row.expected()[role]
+        got = answer(client, row, world, headers)
+        if got != expected:
+            wrong.append(f"{row.method} {row.path} {row.data or ''}: expected {expected}, "
+                         f"got {got}")
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)
