@@ -179,8 +179,12 @@ def latency(alerts: int, per_alert: int) -> dict[str, Any]:
             do_create_member(MemberInput(
                 name="", language="en", contacts={"sms": normalise("sms", f"+1213555{phone:04d}")},
                 channels=["sms"], places=[place_from_point(lat, lng, 500)]), source="import")
-    verifier = get_user_model().objects.create_user(username="bench-verifier",
-                                                    password="correct-horse-1")
+    from rapidresponse.accounts.actions import StaffInput, do_provision_staff
+    from rapidresponse.accounts.models import Role
+
+    staff, _ = do_provision_staff(StaffInput(username="bench-verifier", role=Role.VERIFIER,
+                                             password="correct-horse-1", network_wide=True))
+    verifier = staff.user
 
     env = dict(os.environ)
     worker = subprocess.Popen([sys.executable, "manage.py", "worker", "--verbosity", "0"],

@@ -86,8 +86,8 @@ WORKS_IN: dict[str, list[str]] = {
     "coordinator": [NETWORK_WIDE],
     "coordinator2": ["Van Nuys"],
     "dispatcher": ["Boyle Heights", "Westlake", "Huntington Park"],
-    "responder": ["Boyle Heights"],
     **{username: [zone] for username, zone, _phone in VERIFIERS},
+    **{r.username: [r.zone] for r in demo_responders.RESPONDERS},
 }
 
 FIRST = ["Ana", "Luis", "Carmen", "José", "Lucía", "Miguel", "Sofía", "Juan", "Elena", "Pedro",
