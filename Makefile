@@ -12,7 +12,8 @@ UV_VERSION := 0.13.8
 UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
 
-.PHONY: install lock lock-upgrade run serve worker migrate seed test test-fast check lint typecheck bench messages clean
+.PHONY: install lock lock-upgrade run serve worker migrate seed test test-fast check lint typecheck bench \
+	messages clean deploy-check fuzz audit
 
 # Installs the lock, hash-checked, then the project itself without its dependencies (they
 # are in the lock) and without build isolation (setuptools and wheel are in the lock too),
@@ -77,10 +78,30 @@ test: install
 
 check: install
 	$(VENV)/bin/ruff check rapidresponse tests bench tools
-	$(VENV)/bin/mypy rapidresponse
+	$(VENV)/bin/mypy rapidresponse tools
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check --fail-level WARNING
+	$(VENV)/bin/bandit -c pyproject.toml -r rapidresponse -q
+	$(PY) tools/audit_dependencies.py
+
+# Known vulnerabilities in the installed packages (pip-audit, through PyPI's JSON API). Says
+# so when it could not check them; AUDIT_STRICT=true makes that an error.
+audit: install
+	$(PY) tools/audit_dependencies.py
+
+# The JSON API fuzzed by schemathesis from /api/v1/openapi.json, in-process (anonymous and
+# with a staff token): no 5xx, no answer outside the schema. FUZZ_EXAMPLES per operation and
+# phase; DATABASE_URL=postgres://... fuzzes on PostgreSQL.
+FUZZ_EXAMPLES ?= 100
+fuzz: install
+	@mkdir -p var
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz -p no:cacheprovider tests/test_api_fuzz.py
+
+# Django's deployment checks with production settings (throwaway secrets, a scratch var/):
+# HTTPS only, HSTS, secure cookies. Any warning fails.
+deploy-check: install
+	$(PY) tools/deploy_check.py
 
 bench: migrate
 	$(PY) -m bench

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -62,6 +63,10 @@ if RR_ENV not in ("embedded", "production"):
     raise ImproperlyConfigured("RR_ENV must be 'embedded' or 'production'")
 
 
+# System checks a setting below has made moot (each says why where it adds one).
+SILENCED_SYSTEM_CHECKS: list[str] = []
+
+
 def secret(name: str) -> str:
     """A secret from the environment; on a laptop, generated once and kept in var/."""
     value = os.environ.get(name)
@@ -95,6 +100,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
+    # The API docs (/api/v1/docs) from our own static files, not a CDN (CSP: script-src 'self').
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     # Lower layers first (see README, Architecture): their ready() registers first, so
@@ -119,8 +126,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: static files keep their own long caching and need no policy.
+    "rapidresponse.web.headers.SecurityHeadersMiddleware",
+    "rapidresponse.web.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "rapidresponse.web.nul.DropNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -176,7 +187,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Sign-in attempts are then counted in the memory of the one web process the embedded
     # deployment runs (axes warns because several processes would each count their own).
-    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+    SILENCED_SYSTEM_CHECKS.append("axes.W001")
 
 # Background work: RQ on Redis when REDIS_URL is set (any number of workers on any number
 # of machines), otherwise a task table in the database.
@@ -243,10 +254,58 @@ try:
     parse_networks(TRUSTED_PROXIES)
 except ValueError as exc:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
+
+# HTTPS (README, Configuration; SECURITY.md). In production every answer over plain HTTP is
+# a redirect to HTTPS and browsers are told to use nothing else (HSTS) for a year.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Asking to be preloaded into browsers is the domain owner's decision, hard to undo.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a reverse proxy that ends TLS: the header it sets to "https" (e.g.
+# X-Forwarded-Proto). Only when configured: a client could send the header itself, so the
+# proxy must always overwrite it.
+_PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER", "").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+    if _PROXY_SSL_HEADER else None)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured("SECURE_HSTS_SECONDS must be 0 (off) or more")
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = PRODUCTION
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+CSRF_COOKIE_HTTPONLY = True  # forms carry the token; no script reads the cookie
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# Content Security Policy (django-csp): scripts, styles, fonts and workers from this site
+# only, never inline; no plug-ins, no frames, forms post only here. Images also from the
+# map tiles' host (rapidresponse/web/csp.py adds MAP_TILE_URL's, and nothing else) and
+# data: (Leaflet cancels a tile download by pointing it at an inline blank GIF).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "worker-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Languages: adding one is a translation job (a new locale/ directory), not a code change.
 LANGUAGE_CODE = "en"

@@ -27,7 +27,7 @@ FROM (SELECT wa.member_id AS member_id, MIN(ac.distance) AS dist
       GROUP BY wa.member_id) d
 JOIN members_member m ON m.id = d.member_id
 JOIN members_contactpoint cp ON cp.member_id = m.id
-WHERE """ + USABLE_CONTACT_SQL  # noqa: S608 - a constant, no input
+WHERE """ + USABLE_CONTACT_SQL  # noqa: S608 - a constant, no input  # nosec B608
 
 FOLLOW_UP_SQL = """
 INSERT INTO delivery_delivery (message_id, member_id, channel, language, status, priority,

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError
-from ninja.errors import ValidationError as SchemaError
+from ninja import NinjaAPI, Query
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
-from pydantic import StrictInt
 
 from rapidresponse.accounts import actions as account_actions
 from rapidresponse.accounts import lockout, secondfactor
@@ -31,14 +26,34 @@ from rapidresponse.accounts.models import Role
 from rapidresponse.accounts.tokens import bearer_token, do_issue_token, user_for_token
 from rapidresponse.alerts.access import access_alert
 from rapidresponse.alerts.models import Alert
+from rapidresponse.api import errors
+from rapidresponse.api.schemas import (
+    MAX_DELIVERIES_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    AlertOut,
+    Created,
+    DeliveriesOut,
+    IncidentDetail,
+    IncidentPublic,
+    IncidentStaff,
+    IncidentState,
+    MemberIn,
+    ReportIn,
+    ReportOut,
+    TokenIn,
+    TokenOut,
+    VerificationIn,
+    VerificationsAsked,
+    answers,
+)
 from rapidresponse.delivery.access import deliveries_in_scope
-from rapidresponse.delivery.models import Delivery
+from rapidresponse.delivery.models import Delivery, Status
 from rapidresponse.incidents import actions as incident_actions
 from rapidresponse.incidents import queries
 from rapidresponse.incidents.access import access_incident
 from rapidresponse.incidents.models import Incident, Source
 from rapidresponse.lib import ratelimit
-from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members import actions as member_actions
 
 api = NinjaAPI(title="Rapid Response API", version="1", urls_namespace="api-v1",
@@ -66,91 +81,10 @@ def optional_user(request: HttpRequest) -> Any:
     return None
 
 
-@api.exception_handler(InvalidInput)
-def invalid_input(request: HttpRequest, exc: InvalidInput) -> Any:
-    return api.create_response(request, {"detail": _("Some fields are not valid."),
-                                         "errors": exc.errors}, status=400)
+errors.install(api)
 
 
-@api.exception_handler(incident_actions.TransitionError)
-def wrong_state(request: HttpRequest, exc: Exception) -> Any:
-    return api.create_response(request, {"detail": str(exc)}, status=409)
-
-
-@api.exception_handler(PermissionDenied)
-def forbidden(request: HttpRequest, exc: Exception) -> Any:
-    # A refusal that says why (a finding that would not count) keeps its reason.
-    detail = (str(exc) if isinstance(exc, incident_actions.FindingRefused)
-              else _("You are not allowed to do this."))
-    return api.create_response(request, {"detail": detail}, status=403)
-
-
-@api.exception_handler(Http404)
-def not_found(request: HttpRequest, exc: Exception) -> Any:
-    return api.create_response(request, {"detail": _("Not found.")}, status=404)
-
-
-# Messages for the errors django-ninja and pydantic raise in English, by pydantic error type.
-SCHEMA_MESSAGES = {
-    "missing": gettext_lazy("This field is required."),
-    "int_parsing": gettext_lazy("Enter a whole number."),
-    "int_type": gettext_lazy("Enter a whole number."),
-    "int_from_float": gettext_lazy("Enter a whole number."),
-    "float_parsing": gettext_lazy("Enter a number."),
-    "float_type": gettext_lazy("Enter a number."),
-    "bool_parsing": gettext_lazy("Enter true or false."),
-    "bool_type": gettext_lazy("Enter true or false."),
-    "string_type": gettext_lazy("Enter text."),
-    "list_type": gettext_lazy("Enter a list."),
-    "model_attributes_type": gettext_lazy("Send a JSON object."),
-    "dict_type": gettext_lazy("Send a JSON object."),
-}
-
-
-@api.exception_handler(SchemaError)
-def invalid_schema(request: HttpRequest, exc: SchemaError) -> Any:
-    """Wrong types or missing fields: a message per field, in the user's language."""
-    errors: dict[str, str] = {}
-    for error in exc.errors:
-        path = [str(p) for p in error.get("loc", ())
-                if p not in ("body", "payload", "query", "path") and not isinstance(p, int)]
-        field = ".".join(path) or "__all__"
-        errors.setdefault(field, str(SCHEMA_MESSAGES.get(error.get("type", ""),
-                                                         _("This value is not valid."))))
-    return api.create_response(request, {"detail": _("Some fields are not valid."),
-                                         "errors": errors}, status=422)
-
-
-@api.exception_handler(HttpError)
-def http_error(request: HttpRequest, exc: HttpError) -> Any:
-    """Our own HttpErrors are already translated; these are django-ninja's English ones."""
-    message = str(exc)
-    if isinstance(exc, AuthenticationError):
-        message = _("Sign in first: send a valid API token (Authorization: Bearer).")
-    elif message.startswith("Cannot parse request body"):
-        message = _("The request body is not valid JSON.")
-    return api.create_response(request, {"detail": message}, status=exc.status_code)
-
-
-class TokenIn(Schema):
-    username: str
-    password: str
-    # A code from the authenticator app, or one of the recovery codes.
-    otp: str = ""
-
-
-class TokenOut(Schema):
-    token: str
-    expires_at: datetime
-    role: str
-
-
-class ErrorOut(Schema):
-    detail: str
-
-
-@api.post("/auth/token", response={200: TokenOut, 401: ErrorOut, 429: ErrorOut},
-          tags=["auth"])
+@api.post("/auth/token", response=answers(200, TokenOut, 401, 422, 429), tags=["auth"])
 def issue_token(request: HttpRequest, payload: TokenIn) -> Any:
     """A bearer token for a staff member: both factors, the password and `otp`. Wrong
     passwords and codes count towards the sign-in lockout (429) of the account and the
@@ -186,32 +120,7 @@ def issue_token(request: HttpRequest, payload: TokenIn) -> Any:
     return {"token": token, "expires_at": expires, "role": staff.role}
 
 
-class ReportIn(Schema):
-    latitude: float | None = None
-    longitude: float | None = None
-    zone: int | None = None
-    activity: str
-    agency: str = "unknown"
-    observed_at: str | None = None
-    # Strict: JSON true/false are not counts of agents or vehicles.
-    size: StrictInt | None = None
-    vehicles: StrictInt | None = None
-    location_text: str = ""
-    uniform_text: str = ""
-    equipment_text: str = ""
-    notes: str = ""
-    contact: str = ""
-    language: str = "en"
-    is_drill: bool = False
-    source: str | None = None
-
-
-class ReportOut(Schema):
-    report_id: int
-    incident_id: int
-
-
-@api.post("/reports", response={201: ReportOut}, tags=["reports"])
+@api.post("/reports", response=answers(201, ReportOut, 401, 422, 429), tags=["reports"])
 def create_report(request: HttpRequest, payload: ReportIn) -> Any:
     user = optional_user(request)
     data = payload.dict()
@@ -228,12 +137,14 @@ def create_report(request: HttpRequest, payload: ReportIn) -> Any:
     return 201, {"report_id": report.pk, "incident_id": report.incident_id}
 
 
-@api.get("/incidents", tags=["incidents"])
+@api.get("/incidents", response=answers(200, list[IncidentStaff | IncidentPublic], 401, 422),
+         tags=["incidents"])
 def list_incidents(request: HttpRequest, include_closed: bool = False,
-                   limit: int = 100, offset: int = 0) -> Any:
+                   limit: int = Query(100, ge=1, le=MAX_LIMIT),
+                   offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> Any:
+    """Confirmed incidents at coarse precision; staff see every open one (or closed ones too)
+    with their counts."""
     user = optional_user(request)
-    limit = max(1, min(limit, 500))
-    offset = max(0, offset)
     if user is not None and has_role(user, CONSOLE_ROLES):
         # The incidents of the staff member's zones.
         qs = queries.console_queue(user, include_closed)[offset:offset + limit]
@@ -241,7 +152,9 @@ def list_incidents(request: HttpRequest, include_closed: bool = False,
     return [queries.public_view(i) for i in queries.public_incidents()[offset:offset + limit]]
 
 
-@api.get("/incidents/{incident_id}", tags=["incidents"])
+@api.get("/incidents/{incident_id}",
+         response=answers(200, IncidentDetail | IncidentPublic, 401, 404, 422),
+         tags=["incidents"])
 def get_incident(request: HttpRequest, incident_id: int) -> Any:
     user = optional_user(request)
     incident = None
@@ -267,12 +180,8 @@ def get_incident(request: HttpRequest, incident_id: int) -> Any:
     return queries.public_view(public)
 
 
-class VerificationIn(Schema):
-    outcome: str
-    notes: str = ""
-
-
-@api.post("/incidents/{incident_id}/verification", auth=bearer, tags=["incidents"])
+@api.post("/incidents/{incident_id}/verification", auth=bearer,
+          response=answers(200, IncidentState, 401, 403, 404, 409, 422), tags=["incidents"])
 def record_verification(request: HttpRequest, incident_id: int, payload: VerificationIn) -> Any:
     access_role(request.user, VERIFY_ROLES)
     incident = access_incident(request.user, incident_id)
@@ -282,7 +191,9 @@ def record_verification(request: HttpRequest, incident_id: int, payload: Verific
     return {"incident_id": incident.pk, "state": incident.state}
 
 
-@api.post("/incidents/{incident_id}/request-verification", auth=bearer, tags=["incidents"])
+@api.post("/incidents/{incident_id}/request-verification", auth=bearer,
+          response=answers(200, VerificationsAsked, 401, 403, 404, 409, 422),
+          tags=["incidents"])
 def request_verification(request: HttpRequest, incident_id: int) -> Any:
     access_role(request.user, CONSOLE_ROLES)
     incident = access_incident(request.user, incident_id)
@@ -290,7 +201,8 @@ def request_verification(request: HttpRequest, incident_id: int) -> Any:
     return {"incident_id": incident.pk, "state": incident.state, "verifiers_asked": len(sent)}
 
 
-@api.post("/incidents/{incident_id}/resolve", auth=bearer, tags=["incidents"])
+@api.post("/incidents/{incident_id}/resolve", auth=bearer,
+          response=answers(200, IncidentState, 401, 403, 404, 409, 422), tags=["incidents"])
 def resolve(request: HttpRequest, incident_id: int) -> Any:
     access_role(request.user, CONSOLE_ROLES)
     incident = access_incident(request.user, incident_id)
@@ -298,7 +210,8 @@ def resolve(request: HttpRequest, incident_id: int) -> Any:
     return {"incident_id": incident.pk, "state": incident.state}
 
 
-@api.post("/incidents/{incident_id}/correction", auth=bearer, tags=["incidents"])
+@api.post("/incidents/{incident_id}/correction", auth=bearer,
+          response=answers(200, IncidentState, 401, 403, 404, 409, 422), tags=["incidents"])
 def correction(request: HttpRequest, incident_id: int) -> Any:
     access_role(request.user, CONSOLE_ROLES)
     incident = access_incident(request.user, incident_id)
@@ -306,7 +219,8 @@ def correction(request: HttpRequest, incident_id: int) -> Any:
     return {"incident_id": incident.pk, "state": incident.state}
 
 
-@api.get("/incidents/{incident_id}/preview", auth=bearer, tags=["incidents"])
+@api.get("/incidents/{incident_id}/preview", auth=bearer,
+         response=answers(200, dict[str, Any], 401, 403, 404, 422), tags=["incidents"])
 def preview(request: HttpRequest, incident_id: int) -> Any:
     """What the incident's next messages would say (alert, then all-clear and correction),
     to whom (members by language and by channel) and their SMS cost: look before
@@ -332,7 +246,8 @@ def alert_view(alert: Alert, counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-@api.get("/incidents/{incident_id}/alerts", auth=bearer, tags=["alerts"])
+@api.get("/incidents/{incident_id}/alerts", auth=bearer,
+         response=answers(200, list[AlertOut], 401, 403, 404, 422), tags=["alerts"])
 def incident_alerts(request: HttpRequest, incident_id: int) -> Any:
     access_role(request.user, CONSOLE_ROLES)
     incident = access_incident(request.user, incident_id)
@@ -344,9 +259,11 @@ def incident_alerts(request: HttpRequest, incident_id: int) -> Any:
     return [alert_view(a, counts[a.message_id]) for a in alerts]
 
 
-@api.get("/alerts/{alert_id}/deliveries", auth=bearer, tags=["alerts"])
-def alert_deliveries(request: HttpRequest, alert_id: int, status: str | None = None,
-                     limit: int = 500, offset: int = 0) -> Any:
+@api.get("/alerts/{alert_id}/deliveries", auth=bearer,
+         response=answers(200, DeliveriesOut, 401, 403, 404, 422), tags=["alerts"])
+def alert_deliveries(request: HttpRequest, alert_id: int, status: Status | None = None,
+                     limit: int = Query(500, ge=1, le=MAX_DELIVERIES_LIMIT),
+                     offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> Any:
     """The alert's deliveries to members of the staff member's zones."""
     access_role(request.user, CONSOLE_ROLES)
     alert = access_alert(request.user, alert_id)
@@ -354,8 +271,6 @@ def alert_deliveries(request: HttpRequest, alert_id: int, status: str | None = N
           .select_related("member").order_by("rank", "id"))
     if status:
         qs = qs.filter(status=status)
-    limit = max(1, min(limit, 5000))
-    offset = max(0, offset)
     return {
         "alert_id": alert.pk,
         "total": qs.count(),
@@ -368,20 +283,8 @@ def alert_deliveries(request: HttpRequest, alert_id: int, status: str | None = N
     }
 
 
-class MemberIn(Schema):
-    name: str = ""
-    phone: str = ""
-    email: str = ""
-    language: str = "en"
-    latitude: float | None = None
-    longitude: float | None = None
-    radius_m: int | None = None
-    # Any of "sms", "signal", "email"; Signal goes to `phone` unless `signal` gives a number.
-    channels: list[str] | None = None
-    signal: str = ""
-
-
-@api.post("/members", auth=bearer, response={201: dict}, tags=["members"])
+@api.post("/members", auth=bearer, response=answers(201, Created, 401, 403, 422),
+          tags=["members"])
 def create_member(request: HttpRequest, payload: MemberIn) -> Any:
     access_role(request.user, (Role.COORDINATOR,))
     data = member_actions.member_input_from_mapping(payload.dict())

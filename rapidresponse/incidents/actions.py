@@ -179,6 +179,9 @@ def build_report_input(data: dict[str, Any], *, now: datetime | None = None) -> 
         except ValidationError as exc:
             errors["contact"] = exc.messages[0]
     language = str(data.get("language") or "en")
+    if language not in language_codes():
+        errors["language"] = _("Choose one of these languages: %(langs)s.") % {
+            "langs": ", ".join(language_codes())}
     result = ReportInput(
         cell=cell or 0, activity=activity, agency=agency, observed_at=observed_at, size=size,
         vehicles=vehicles,
@@ -187,7 +190,7 @@ def build_report_input(data: dict[str, Any], *, now: datetime | None = None) -> 
         equipment_text=_text_field(data.get("equipment_text"), "equipment_text", 200, errors),
         notes=_text_field(data.get("notes"), "notes", 2000, errors),
         contact=contact, contact_kind=contact_kind,
-        language=language if language in language_codes() else "en",
+        language=language,
         is_drill=bool(data.get("is_drill")),
         reporter_token=str(data.get("reporter_token") or "")[:100],
     )

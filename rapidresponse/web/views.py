@@ -66,7 +66,8 @@ def report(request: HttpRequest) -> HttpResponse:
     response = redirect("report_thanks")
     if not request.COOKIES.get(REPORTER_COOKIE):
         response.set_cookie(REPORTER_COOKIE, token,
-                            max_age=60 * 60 * 24 * 30, httponly=True, samesite="Lax")
+                            max_age=60 * 60 * 24 * 30, httponly=True, samesite="Lax",
+                            secure=settings.SESSION_COOKIE_SECURE)
     return response
 
 

@@ -39,7 +39,7 @@ def _take_sql() -> str:
     avail = f"{least}(%s, tokens + {greatest}(0, %s - stamp) * %s)"
     whole = f"FLOOR({avail})::integer" if pg else f"CAST({avail} AS INTEGER)"
     grant = f"{least}(%s, {whole})"
-    return (f"UPDATE delivery_ratebucket SET granted = {grant}, "  # noqa: S608 - no input
+    return (f"UPDATE delivery_ratebucket SET granted = {grant}, "  # noqa: S608 - no input  # nosec B608
             f"tokens = {avail} - {grant}, "
             f"stamp = {greatest}(stamp, %s) WHERE key = %s RETURNING granted, tokens")
 

@@ -55,7 +55,7 @@ def _claim_sql() -> str:
         ids = f"= ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))"
     else:
         ids = f"IN ({due})"
-    return ("UPDATE delivery_delivery SET status = %s, claim = %s, claimed_at = %s, "  # noqa: S608
+    return ("UPDATE delivery_delivery SET status = %s, claim = %s, claimed_at = %s, "  # noqa: S608 - SQL function names only  # nosec B608
             f"updated_at = %s WHERE status = %s AND id {ids}")
 
 

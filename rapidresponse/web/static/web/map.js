@@ -51,12 +51,14 @@
     m.setView([data.lat, data.lng], 15);
   }
 
-  var features = document.getElementById("features");
-  var publicMap = document.querySelector("#map:not(.pick):not([data-incident])");
-  if (features && publicMap) {
+  var publicMap = document.querySelector("#map[data-features]");
+  if (publicMap) {
     var pm = baseMap(publicMap, 10);
-    JSON.parse(features.textContent).forEach(function (f) {
-      L.polygon(f.boundary, { color: "#b3261e" }).addTo(pm).bindPopup(f.area + " — " + f.activity);
+    JSON.parse(publicMap.dataset.features).forEach(function (f) {
+      // As text, never as HTML: an area's name is typed by staff.
+      var label = document.createElement("span");
+      label.textContent = f.area + " — " + f.activity;
+      L.polygon(f.boundary, { color: "#b3261e" }).addTo(pm).bindPopup(label);
     });
   }
 })();

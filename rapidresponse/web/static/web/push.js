@@ -28,9 +28,7 @@
   var mine = (panel.dataset.browsers || "").split(/\s+/).filter(Boolean);
 
   function display(element, visible) {
-    if (!element) return;
-    element.hidden = !visible;
-    element.style.display = visible ? "" : "none";  // the site's CSS styles every button
+    if (element) element.hidden = !visible;
   }
 
   function show(state, text) {
