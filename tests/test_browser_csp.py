@@ -137,26 +137,22 @@ def test_staff_pages_run_under_the_policy(browser, live_server, zone):
     watch.check(page)
 
 
-def test_a_correction_asks_first_then_is_sent(browser, live_server, zone):
-    """The question before a correction moved from an onsubmit attribute to forms.js."""
+def test_a_correction_shows_what_goes_out_then_is_sent(browser, live_server, zone):
+    """The step before a correction is a page of its own (no script, no inline handler)."""
     make_staff("dispatcher1", "dispatcher")
     incident = confirmed_incident()
     context = new_context(browser, live_server, DESKTOP)
     watch = Watch(context)
     page = sign_in(context, "dispatcher1", start=f"/console/incidents/{incident.pk}/")
-    questions: list[str] = []
-
-    def answer(dialog: Any, accept: bool) -> None:
-        questions.append(dialog.message)
-        dialog.accept() if accept else dialog.dismiss()
-
-    page.once("dialog", lambda d: answer(d, False))
     page.click("#correction")
+    expect(page.locator("#send-preview h1")).to_have_text(
+        "Before you correct: the correction that will go out")
+    watch.check(page)
+    page.click("#send-preview a")  # cancel: nothing is sent
     expect(page.locator("#incident-state")).to_have_text("Confirmed")
-    page.once("dialog", lambda d: answer(d, True))
     page.click("#correction")
+    page.click("#send")
     expect(page.locator("#incident-state")).to_have_text("False alarm")
-    assert questions == ["Send a false-alarm correction to everyone who got the alert?"] * 2
     watch.check(page)
 
 

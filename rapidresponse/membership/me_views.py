@@ -235,6 +235,8 @@ def _json_error(errors: dict[str, str], status: int) -> JsonResponse:
 
 
 def _json_body(request: HttpRequest) -> Any:
+    if request.content_type != "application/json":  # a form's body is read as the form
+        raise InvalidInput({"subscription": _("Send the subscription as JSON.")})
     if len(request.body) > MAX_SUBSCRIPTION_BYTES:
         raise InvalidInput({"subscription": _("The subscription is too large.")})
     try:
