@@ -430,7 +430,28 @@ DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 16)
 if DELIVERY_LEASE_SECONDS < 10 or DELIVERY_CONCURRENCY < 1:
     raise ImproperlyConfigured("DELIVERY_LEASE_SECONDS must be at least 10 and "
                                "DELIVERY_CONCURRENCY at least 1")
-MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+# Map tiles. A tile server learns the address of everyone who opens a map and the streets
+# around each pin, so in production the browser talks to no third party: MAP_TILE_URL is
+# the network's own tile server, or with MAP_TILE_UPSTREAM set this site fetches tiles from
+# there and serves them from a cache (/tiles/, web/tiles.py), so the upstream sees only this
+# server. Neither set in production: no tiles, and maps draw the zones on a plain ground.
+# Development uses OpenStreetMap's public tiles unless told otherwise.
+OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+MAP_TILE_UPSTREAM = env_str("MAP_TILE_UPSTREAM", "")
+TILE_PROXY_URL = "/tiles/{z}/{x}/{y}.png"
+MAP_TILE_URL = env_str("MAP_TILE_URL", TILE_PROXY_URL if MAP_TILE_UPSTREAM
+                       else "" if PRODUCTION else OSM_TILE_URL)
+if MAP_TILE_URL.lower() == "none":  # no tiles in development either
+    MAP_TILE_URL = ""
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
+MAP_TILE_MAX_ZOOM = env_int("MAP_TILE_MAX_ZOOM", 18)
+# How long a proxied tile is served from the cache before it is fetched again.
+MAP_TILE_CACHE_DAYS = env_int("MAP_TILE_CACHE_DAYS", 30)
+MAP_TILE_CACHE_DIR = Path(env_str("MAP_TILE_CACHE_DIR", str(VAR_DIR / "tiles")))
+# Tiles one address may fetch through the proxy per minute (a map view needs 20 to 40).
+MAP_TILES_PER_MINUTE = env_int("MAP_TILES_PER_MINUTE", 600)
+if not 0 <= MAP_TILE_MAX_ZOOM <= 22:
+    raise ImproperlyConfigured("MAP_TILE_MAX_ZOOM must be between 0 and 22")
 MAP_CENTER = (34.05, -118.25)
 
 # Retention (days): a job enforces each rule. Each app registers its rules with

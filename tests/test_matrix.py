@@ -75,6 +75,8 @@ PAGES = [
     page("report", "POST", "/report/",                400, 400, 400, 400, 400, 400, 400, 400, 400),
     page("report_thanks", "GET", "/report/thanks/",   200, 200, 200, 200, 200, 200, 200, 200, 200),
     page("map", "GET", "/map/",                       200, 200, 200, 200, 200, 200, 200, 200, 200),
+    # Tiles are served only with MAP_TILE_UPSTREAM set (tests/test_map_tiles.py); not here.
+    page("tile", "GET", "/tiles/3/1/2.png",           404, 404, 404, 404, 404, 404, 404, 404, 404),
     page("rights", "GET", "/rights/",                 200, 200, 200, 200, 200, 200, 200, 200, 200),
     page("join", "GET", "/join/",                     200, 200, 200, 200, 200, 200, 200, 200, 200),
     page("join", "POST", "/join/",                    400, 400, 400, 400, 400, 400, 400, 400, 400),

@@ -1,10 +1,13 @@
+import json
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from rapidresponse.accounts.access import role_of, staff_of
 from rapidresponse.accounts.secondfactor import is_verified
+from rapidresponse.zones.outlines import outlines
 
 
 def network(request: HttpRequest) -> dict[str, Any]:
@@ -20,4 +23,8 @@ def network(request: HttpRequest) -> dict[str, Any]:
         "network_wide": verified and bool(getattr(staff_of(user), "network_wide", False)),
         "signing_in": signed_in and not verified,
         "map_tile_url": settings.MAP_TILE_URL,
+        "map_tile_attribution": settings.MAP_TILE_ATTRIBUTION if settings.MAP_TILE_URL else "",
+        "map_tile_max_zoom": settings.MAP_TILE_MAX_ZOOM,
+        # Computed only on pages with a map (the template asks for it).
+        "map_zones_json": SimpleLazyObject(lambda: json.dumps(outlines())),
     }

@@ -7,13 +7,14 @@ from rapidresponse.incidents import hotline_views
 from rapidresponse.incidents import views as incident_views
 from rapidresponse.membership import me_views, staff_views
 from rapidresponse.membership import views as membership_views
-from rapidresponse.web import held, views
+from rapidresponse.web import held, tiles, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("report/", views.report, name="report"),
     path("report/thanks/", views.report_thanks, name="report_thanks"),
     path("map/", views.public_map, name="map"),
+    path("tiles/<int:z>/<int:x>/<int:y>.png", tiles.tile, name="tile"),
     path("rights/", views.know_your_rights, name="rights"),
     path("join/", membership_views.join, name="join"),
     path("join/welcome/", membership_views.joined, name="joined"),

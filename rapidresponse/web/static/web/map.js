@@ -6,10 +6,37 @@
   if (typeof L === "undefined") return;
   var CENTER = [34.05, -118.25];
 
+  // The network's zones, outlined and named: with no tiles (production without a tile
+  // server of the network's own) they are the map; with tiles, a light overlay.
+  function drawZones(el, map, plain) {
+    var zones = [];
+    try { zones = JSON.parse(el.dataset.zones || "[]"); } catch (e) { zones = []; }
+    zones.forEach(function (zone) {
+      zone.rings.forEach(function (ring, i) {
+        var outline = L.polygon(ring, {
+          color: "#4a4a4a", weight: plain ? 1.5 : 1, dashArray: "4 3", interactive: false,
+          fill: plain, fillColor: "#ffffff", fillOpacity: plain ? 0.6 : 0, className: "zone-outline"
+        }).addTo(map);
+        if (i === 0) {
+          // As text, never as HTML: a zone's name is typed by staff.
+          var label = document.createElement("span");
+          label.textContent = zone.name;
+          outline.bindTooltip(label, { permanent: true, direction: "center", className: "zone-label" });
+        }
+      });
+    });
+  }
+
   function baseMap(el, zoom) {
-    var map = L.map(el).setView(CENTER, zoom || 11);
     var tiles = el.dataset.tiles;
-    if (tiles) L.tileLayer(tiles, { maxZoom: 18, attribution: "© OpenStreetMap" }).addTo(map);
+    var maxZoom = parseInt(el.dataset.maxZoom, 10) || 18;
+    var map = L.map(el, { maxZoom: maxZoom }).setView(CENTER, zoom || 11);
+    if (tiles) {
+      L.tileLayer(tiles, { maxZoom: maxZoom, attribution: el.dataset.attribution || "" }).addTo(map);
+    } else {
+      el.classList.add("plain");
+    }
+    drawZones(el, map, !tiles);
     return map;
   }
 
