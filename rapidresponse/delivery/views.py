@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,6 +20,7 @@ from rapidresponse.delivery.access import (
     deliveries_in_scope,
 )
 from rapidresponse.delivery.models import Status
+from rapidresponse.members.models import Channel
 
 
 @login_required
@@ -25,8 +29,17 @@ def message_log(request: HttpRequest) -> HttpResponse:
     newest first."""
     access_console(request.user)
     recorded = console_messages_in_scope(request.user).select_related("member")
+    query = request.GET.get("q", "").strip()[:100]
+    channel = request.GET.get("channel", "")
+    if query:  # words of the message, or the end of a masked number ("0101")
+        recorded = recorded.filter(Q(text__icontains=query) | Q(subject__icontains=query)
+                                   | Q(to_masked__icontains=query))
+    if channel in Channel.values:
+        recorded = recorded.filter(channel=channel)
     page = Paginator(recorded, 50).get_page(request.GET.get("page"))
-    return render(request, "delivery/message_log.html", {"page": page})
+    return render(request, "delivery/message_log.html", {
+        "page": page, "query": query, "channel": channel, "channels": Channel.choices,
+        "keep": urlencode({k: v for k, v in (("q", query), ("channel", channel)) if v})})
 
 
 @login_required

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from rapidresponse.accounts.access import AnyUser
 from rapidresponse.alerts.actions import has_alert
 from rapidresponse.alerts.compose import AlertFacts
 from rapidresponse.alerts.preview import CostPreview, cost_preview
 from rapidresponse.incidents.access import incidents_in_scope
-from rapidresponse.incidents.models import OPEN_STATES, Incident, State
+from rapidresponse.incidents.models import OPEN_STATES, Incident, Report, State
 from rapidresponse.incidents.transitions import next_messages
 from rapidresponse.lib import geo
 
@@ -29,12 +29,26 @@ def with_counts(qs: QuerySet[Incident]) -> QuerySet[Incident]:
     )
 
 
+# The console's order: what waits for someone first (a new report, then one being
+# verified, then a confirmed incident still going on), then what is closed.
+URGENCY = Case(When(state=State.REPORTED, then=Value(0)),
+               When(state=State.VERIFYING, then=Value(1)),
+               When(state=State.CONFIRMED, then=Value(2)), default=Value(3))
+
+
 def console_queue(user: AnyUser | None, include_closed: bool = False) -> QuerySet[Incident]:
-    """The incidents of the staff member's zones, latest report first."""
+    """The incidents of the staff member's zones, the most urgent first: by state, then the
+    one that has waited longest; closed ones last, the latest closed first. The order of
+    two incidents changes only when one of them changes state, so rows do not move under
+    the dispatcher's pointer as reports arrive. Each carries what the latest report said of
+    the place (`reported_place`), for the dispatcher to check when no cross streets are set."""
     qs = incidents_in_scope(user)
     if not include_closed:
         qs = qs.filter(state__in=OPEN_STATES)
-    return with_counts(qs).order_by("-last_report_at", "-id")
+    latest_place = (Report.objects.filter(incident=OuterRef("pk")).exclude(location_text="")
+                    .order_by("-created_at", "-id").values("location_text")[:1])
+    return (with_counts(qs).annotate(urgency=URGENCY, reported_place=Subquery(latest_place))
+            .order_by("urgency", F("closed_at").desc(nulls_last=True), "created_at", "id"))
 
 
 def public_incidents() -> QuerySet[Incident]:

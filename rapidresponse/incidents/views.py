@@ -78,10 +78,11 @@ def _incident_context(incident: Incident, user: Any) -> dict[str, Any]:
                 .values("status").annotate(n=Count("id"))):
         counts[row["status"]] = row["n"]
     lat, lng = geo.center(incident.cell)
+    reports = list(incident.reports.all())
     return {
         "incident": annotated,
         "corroboration": queries.corroborations(annotated),
-        "reports": list(incident.reports.all()),
+        "reports": reports,
         "verifications": list(incident.verifications.select_related("verifier")),
         "requests": list(incident.verification_requests.select_related("verifier__user")),
         "timeline": list(AuditEntry.objects.filter(object_type="incident",
@@ -91,6 +92,13 @@ def _incident_context(incident: Incident, user: Any) -> dict[str, Any]:
         "delivery_counts": [(Status(s).label, counts.get(s, 0)) for s in Status.values],
         "map_json": json.dumps({"lat": lat, "lng": lng,
                                 "boundary": geo.boundary(incident.cell)}),
+        # What reporters wrote of the place, offered to staff for the cross streets.
+        "reported_places": list(dict.fromkeys(r.location_text.strip()[:120] for r in reports
+                                              if r.location_text.strip())),
+        # For the phone's own map app (the verifier's page): the middle of the cell.
+        "place": {"lat": f"{lat:.5f}", "lng": f"{lng:.5f}",
+                  "reported": next((r.location_text for r in reversed(reports)
+                                    if r.location_text), "")},
         "outcomes": Outcome.choices,
         "previews": queries.previews_for(incident),
         "sms_threads": hotline.threads_for_incident(incident.pk),
