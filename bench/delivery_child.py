@@ -157,7 +157,6 @@ def latency(alerts: int, per_alert: int) -> dict[str, Any]:
     stub = TwilioStub(delay_ms=float(os.environ.get("BENCH_STUB_DELAY_MS", "20"))).start()
     os.environ["TWILIO_API_BASE"] = stub.base_url
     _django()
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
     from rapidresponse.alerts.models import Alert
