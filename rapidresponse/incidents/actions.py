@@ -282,6 +282,24 @@ def _transition(incident: Incident, step: Step, actor: Actor, *, to: str | None 
     incident.save(update_fields=["state", "confirmed_at", "closed_at", "updated_at"])
     audit.record(actor, transition.audit or f"incident.{target}", incident,
                  from_state=from_state, to_state=target, **detail)
+    if target not in OPEN_STATES and from_state in OPEN_STATES:
+        for hook in _closing_hooks.values():
+            hook(incident, actor)
+
+
+#: What the apps above incidents do when an incident is over (resolved, ruled out, a false
+#: alarm, expired), in the transaction of that step: dispatch stands down the responders and
+#: witnesses it asked. Registered in AppConfig.ready() with `on_close`.
+ClosingHook = Callable[[Incident, Actor], object]
+_closing_hooks: dict[str, ClosingHook] = {}
+
+
+def on_close(name: str) -> Callable[[ClosingHook], ClosingHook]:
+    """Register what to do when an incident is over (a decorator)."""
+    def register(fn: ClosingHook) -> ClosingHook:
+        _closing_hooks[name] = fn
+        return fn
+    return register
 
 
 #: Who else may be asked to verify, from the apps above incidents (responders: the verifiers
