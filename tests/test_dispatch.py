@@ -7,6 +7,7 @@ incidents only, within a radius and a cap, and stood down when it is over."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -18,11 +19,16 @@ from rapidresponse.accounts.models import AuditEntry, Role
 from rapidresponse.channels.sms.models import Question
 from rapidresponse.dispatch.actions import do_widen_due
 from rapidresponse.dispatch.models import Assignment, Dispatch, WitnessAnswer
-from rapidresponse.incidents.actions import do_record_verification, do_resolve
+from rapidresponse.incidents.actions import (
+    do_record_verification,
+    do_request_verification,
+    do_resolve,
+)
 from rapidresponse.incidents.models import Incident
 from rapidresponse.jobs.retention import enforce_retention
 from rapidresponse.members.models import Member
 from tests import test_sms_keywords
+from tests.codes_support import current
 from tests.conftest import (
     BOYLE,
     FAR,
@@ -35,6 +41,8 @@ from tests.conftest import (
 )
 from tests.responders_support import responder
 from tests.sms_support import text_hotline
+from tests.test_selfservice import settings_form, signed_in
+from tests.test_sms_keywords import JOIN
 from tests.zones_support import report, two_zones
 
 twilio = test_sms_keywords.twilio  # the Twilio stub: SMS really sent, webhooks signed
@@ -377,8 +385,23 @@ def test_witnesses_coming_are_counted_and_stood_down_on_resolve(client, world, d
     assert "witness.stood_down" in timeline(incident)
 
 
-def test_the_witness_opt_in_is_on_the_settings_page_and_the_join_form(client, world):
+def test_the_witness_opt_in_is_kept_from_the_join_form_and_the_settings_page(client, world,
+                                                                            inbox):
     assert 'name="can_witness"' in client.get("/join/").content.decode()
+    r = client.post("/join/", {**JOIN, "can_witness": "yes"})
+    assert r.status_code == 302
+    member = Member.objects.get()
+    assert client.post(r["Location"], {"code": current().code(member)}).status_code == 302
+    member.refresh_from_db()
+    assert member.can_witness and member.status == Member.Status.ACTIVE
+    me = signed_in(member, contact=JOIN["phone"])
+    assert re.search(r'name="can_witness" value="yes"\s+checked', me.get("/me/").content.decode())
+    assert me.post("/me/save/", settings_form(member)).status_code == 302  # unticked
+    member.refresh_from_db()
+    assert not member.can_witness
+    me.post("/me/save/", settings_form(member, can_witness="yes"))
+    member.refresh_from_db()
+    assert member.can_witness
 
 
 # --- retention ------------------------------------------------------------------------------
@@ -394,3 +417,23 @@ def test_dispatches_are_deleted_after_the_retention_period(world, disp, twilio, 
     enforce_retention()
     assert Dispatch.objects.count() == 0 and Assignment.objects.count() == 0
     assert Question.objects.count() == 1  # the SMS question expires on its own
+
+
+# --- verifiers not needed -------------------------------------------------------------------
+
+
+def test_verifiers_not_needed_are_stood_down(client, world, disp, twilio, deliver):
+    first = make_staff("v1", Role.VERIFIER, on_call=True, at=NEAR_1, phone="+13235550181",
+                       zones=[world.boyle])
+    make_staff("v2", Role.VERIFIER, on_call=True, at=NEAR_2, phone="+13235550182",
+               zones=[world.boyle])
+    incident = report(BOYLE)
+    assert len(do_request_verification(incident, disp.user)) == 2
+    do_record_verification(incident, first.user, "not_ice", "Local police, a traffic stop")
+    deliver()
+    assert "STAND DOWN" in twilio.messages_to("+13235550182")[-1].body
+    assert "STAND DOWN" not in twilio.messages_to("+13235550181")[-1].body
+    assert "Nothing is waiting" in text_hotline(client, "YES", "+13235550182")
+    page = disp.client.get(f"/console/incidents/{incident.pk}/").content.decode()
+    assert "Local police, a traffic stop" in page  # the verifier's notes
+    assert "Other verifiers stood down" in page

@@ -27,7 +27,11 @@ from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.alerts.actions import do_send_alert, do_send_follow_up
 from rapidresponse.channels.sms import questions
 from rapidresponse.delivery import outbox
-from rapidresponse.incidents.messages import VERIFY_QUESTION, dispatch_bodies
+from rapidresponse.incidents.messages import (
+    VERIFY_QUESTION,
+    dispatch_bodies,
+    stand_down_bodies,
+)
 from rapidresponse.incidents.models import (
     OPEN_STATES,
     UNVERIFIED_STATES,
@@ -471,9 +475,29 @@ def do_record_verification(incident: Incident, verifier: User, outcome: str,
         if confirmations >= settings.VERIFICATIONS_REQUIRED:
             _transition(incident, Step.CONFIRM, verifier, confirmations=confirmations)
             do_send_alert(facts_of(incident), verifier)
+            _stand_down_verifiers(incident, verifier)
     else:
         _transition(incident, Step.RULE_OUT, verifier, to=RULED_OUT[Outcome(outcome)])
+        _stand_down_verifiers(incident, verifier)
     return verification
+
+
+def _stand_down_verifiers(incident: Incident, actor: User) -> int:
+    """The incident is verified: the verifiers asked who gave no finding are told they are
+    not needed, and their YES is waited for no more."""
+    found = incident.verifications.values("verifier_id")
+    waiting = list(incident.verification_requests.exclude(verifier__user_id__in=found)
+                   .select_related("verifier__member"))
+    if not waiting:
+        return 0
+    bodies = stand_down_bodies(incident)
+    for request in waiting:
+        questions.close(VERIFY_QUESTION, request.pk)
+        if request.verifier.member is not None:
+            outbox.send_to_member(request.verifier.member, "dispatch", bodies,
+                                  is_drill=incident.is_drill)
+    audit.record(actor, "incident.verifiers_stood_down", incident, told=len(waiting))
+    return len(waiting)
 
 
 @transaction.atomic
