@@ -183,10 +183,10 @@ def _nobody_left(dispatch: Dispatch, actor: Actor) -> None:
 def _locked(assignment: Assignment) -> tuple[Dispatch, Assignment]:
     """The dispatch and the assignment, locked in that order (answers arriving at the same
     moment are counted one after the other)."""
-    dispatch = (Dispatch.objects.select_for_update().select_related("incident__zone")
-                .get(pk=assignment.dispatch_id))
-    fresh = (Assignment.objects.select_for_update().select_related("staff__user", "staff__member")
-             .get(pk=assignment.pk))
+    dispatch = (Dispatch.objects.select_for_update(of=("self",))
+                .select_related("incident__zone").get(pk=assignment.dispatch_id))
+    fresh = (Assignment.objects.select_for_update(of=("self",))
+             .select_related("staff__user", "staff__member").get(pk=assignment.pk))
     return dispatch, fresh
 
 
@@ -297,13 +297,11 @@ def do_widen_due(now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.DISPATCH_WIDEN_AFTER_MINUTES)
     moved = 0
-    for pk in Dispatch.objects.filter(status=Dispatch.Status.OPEN, round_at__lte=cutoff,
-                                      incident__state__in=OPEN_STATES).values_list("pk",
-                                                                                   flat=True):
+    due = Dispatch.objects.filter(status=Dispatch.Status.OPEN, round_at__lte=cutoff)
+    for pk in due.filter(incident__state__in=OPEN_STATES).values_list("pk", flat=True):
         with transaction.atomic():
-            dispatch = (Dispatch.objects.select_for_update().select_related("incident__zone")
-                        .filter(pk=pk, status=Dispatch.Status.OPEN, round_at__lte=cutoff)
-                        .first())
+            dispatch = (due.select_for_update(of=("self",)).select_related("incident__zone")
+                        .filter(pk=pk).first())
             if dispatch is None or going(dispatch) >= dispatch.count:
                 continue
             ask_round(dispatch, None, timed_out=True)

@@ -95,8 +95,8 @@ def do_request_witnesses(incident: Incident, radius_m: object, cap: object,
 
 @transaction.atomic
 def do_witness_answer(answer: WitnessAnswer, coming: bool) -> WitnessAnswer:
-    answer = (WitnessAnswer.objects.select_for_update().select_related("request__incident")
-              .get(pk=answer.pk))
+    answer = (WitnessAnswer.objects.select_for_update(of=("self",))
+              .select_related("request__incident").get(pk=answer.pk))
     incident = answer.request.incident
     if incident.state != State.CONFIRMED or answer.status == WitnessStatus.STOOD_DOWN:
         raise NotNow(_("It is over: thank you, you are not needed."))
