@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "rapidresponse.alerts",
     "rapidresponse.incidents",
     "rapidresponse.responders",
+    "rapidresponse.dispatch",
     "rapidresponse.web",
 ]
 
@@ -421,6 +422,18 @@ if ALERT_SCOPE not in ("public", "restricted"):
 VERIFICATIONS_REQUIRED = env_int("VERIFICATIONS_REQUIRED", 1)
 VERIFIERS_PER_REQUEST = env_int("VERIFIERS_PER_REQUEST", 3)
 MAX_WATCH_RADIUS_M = env_int("MAX_WATCH_RADIUS_M", 5000)
+# Dispatch (responders sent to an incident): the first search radius around the place, how
+# long a round waits for enough YES answers before the radius widens (doubling), and how far
+# it may widen before the dispatcher is told nobody is left.
+DISPATCH_RADIUS_M = env_int("DISPATCH_RADIUS_M", 2000)
+DISPATCH_MAX_RADIUS_M = env_int("DISPATCH_MAX_RADIUS_M", 16000)
+DISPATCH_WIDEN_AFTER_MINUTES = env_int("DISPATCH_WIDEN_AFTER_MINUTES", 10)
+# Witnesses (members who opted in) asked per request at most, and the widest radius.
+WITNESS_MAX_CAP = env_int("WITNESS_MAX_CAP", 200)
+WITNESS_MAX_RADIUS_M = env_int("WITNESS_MAX_RADIUS_M", 5000)
+if not 0 < DISPATCH_RADIUS_M <= DISPATCH_MAX_RADIUS_M:
+    raise ImproperlyConfigured("DISPATCH_RADIUS_M must be positive and at most "
+                               "DISPATCH_MAX_RADIUS_M")
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
 # A worker that has held a claimed delivery this long without finishing is taken to be dead:
 # the sweep asks the provider what became of the message before anything is sent again.
@@ -466,6 +479,7 @@ RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 365)
 RETENTION_INCIDENT_DETAILS_DAYS = env_int("RETENTION_INCIDENT_DETAILS_DAYS", 30)
 RETENTION_FORMER_STAFF_DAYS = env_int("RETENTION_FORMER_STAFF_DAYS", 90)
 RETENTION_SHIFT_DAYS = env_int("RETENTION_SHIFT_DAYS", 90)
+RETENTION_DISPATCH_DAYS = env_int("RETENTION_DISPATCH_DAYS", 90)
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
 
 LOGGING = {

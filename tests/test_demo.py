@@ -48,3 +48,29 @@ def test_seed_demo_twice_changes_nothing(db):
     before = Member.objects.count()
     call_command("seed_demo")
     assert Member.objects.count() == before
+
+
+def test_the_dispatch_tour_works_on_the_demo(db):
+    """README, "Send people to the spot": in Boyle Heights `responder` is asked for a legal
+    observer (not responder2 or responder3), nobody can go as an interpreter, and the two
+    sample members who will witness are asked."""
+    from io import StringIO
+
+    from rapidresponse.dispatch.actions import do_request_dispatch
+    from rapidresponse.dispatch.witnesses import do_request_witnesses
+    from rapidresponse.incidents.actions import do_record_verification
+    from tests.zones_support import report
+
+    call_command("seed_demo", members=10, stdout=StringIO())
+    incident = report((34.0339, -118.2036))
+    do_record_verification(incident, Staff.objects.get(user__username="verifier").user,
+                           "confirmed")
+    incident.refresh_from_db()
+    dispatcher = Staff.objects.get(user__username="dispatcher").user
+    sent = do_request_dispatch(incident, "legal_observer", 1, dispatcher)
+    assert [a.staff.user.username for a in sent.assignments.all()] == ["responder"]
+    assert do_request_dispatch(incident, "interpreter", 1, dispatcher).status == "exhausted"
+    _request, asked = do_request_witnesses(incident, 1000, 20, dispatcher)
+    assert asked == 2
+    assert set(Member.objects.filter(can_witness=True).values_list("name", flat=True)) == set(
+        demo.WITNESSES)

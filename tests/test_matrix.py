@@ -29,6 +29,7 @@ from rapidresponse.accounts.models import Role
 from rapidresponse.alerts.models import Alert
 from rapidresponse.channels.sms.models import SmsThread, SmsThreadMessage, ThreadState
 from rapidresponse.delivery.models import Delivery, Status
+from rapidresponse.dispatch.models import Assignment, Dispatch
 from rapidresponse.incidents.actions import do_record_verification
 from tests.codes_support import current
 from tests.conftest import BOYLE, Persona, make_member, make_staff, persona
@@ -48,7 +49,7 @@ NEW_REPORT = {"latitude": BOYLE[0], "longitude": BOYLE[1], "activity": "arrests"
 class Row:
     key: str  # the URL's name ("namespace:name"), or "METHOD /api/v1/path" from the schema
     method: str
-    path: str  # with {incident}, {confirmed}, {alert}, {member}, {delivery}, {thread}
+    path: str  # with {incident}, {confirmed}, {alert}, {member}, {delivery}, {thread}, ...
     statuses: tuple[int, ...]  # one per role, in the order of ROLES
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -201,6 +202,17 @@ PAGES = [
                                                       302, 302, 403, 403, 403, 302, 404, 403, 302),
     page("shift_swap", "POST", "/console/shifts/{schedule}/swap/",
                                                       302, 302, 403, 403, 403, 400, 404, 403, 400),
+    # Dispatch: console staff of the incident's zone ask for responders and witnesses; a
+    # responder answers only their own requests (someone else's: 404; a dispatcher who sees
+    # the dispatch but was not asked: 403).
+    page("dispatch_new", "POST", "/console/incidents/{incident}/dispatches/",
+                                                      302, 302, 403, 403, 302, 302, 404, 404, 302,
+         skill="legal_observer", count="1"),
+    page("witnesses_new", "POST", "/console/incidents/{confirmed}/witnesses/",
+                                                      302, 302, 403, 403, 302, 302, 404, 404, 302,
+         radius_m="1000", cap="20"),
+    page("responder_dispatch", "POST", "/responder/dispatches/{dispatch}/accept/",
+                                                      302, 302, 404, 404, 403, 403, 404, 404, 403),
     # The verifier's pages (dispatchers and coordinators may verify too).
     page("verify_list", "GET", "/verify/",            302, 302, 403, 200, 200, 200, 200, 200, 200),
     page("verify", "GET", "/verify/{incident}/",      302, 302, 403, 200, 200, 200, 404, 404, 200),
@@ -243,6 +255,23 @@ ENDPOINTS = [
         url="/incidents/{confirmed}/alerts"),
     api("GET", "/alerts/{alert_id}/deliveries",       401, 401, 403, 403, 200, 200, 404, 404, 200,
         url="/alerts/{alert}/deliveries"),
+    api("POST", "/incidents/{incident_id}/dispatches",
+                                                      401, 401, 403, 403, 201, 201, 404, 404, 201,
+        url="/incidents/{incident}/dispatches", skill="legal_observer", count=1),
+    api("GET", "/dispatches/{dispatch_id}",           401, 401, 404, 404, 200, 200, 404, 404, 200,
+        url="/dispatches/{dispatch}"),
+    api("POST", "/dispatches/{dispatch_id}/accept",   401, 401, 404, 404, 403, 403, 404, 404, 403,
+        url="/dispatches/{dispatch}/accept"),
+    api("POST", "/dispatches/{dispatch_id}/decline",  401, 401, 404, 404, 403, 403, 404, 404, 403,
+        url="/dispatches/{dispatch}/decline"),
+    api("POST", "/dispatches/{dispatch_id}/check-in", 401, 401, 404, 404, 403, 403, 404, 404, 403,
+        url="/dispatches/{dispatch}/check-in"),
+    api("POST", "/dispatches/{dispatch_id}/check-out",
+                                                      401, 401, 404, 404, 403, 403, 404, 404, 403,
+        url="/dispatches/{dispatch}/check-out"),
+    # Witnesses: a confirmed incident (the drill); an unconfirmed one answers 409.
+    api("POST", "/incidents/{incident_id}/witnesses", 401, 401, 403, 403, 201, 201, 404, 404, 201,
+        url="/incidents/{confirmed}/witnesses", radius_m=1000, cap=20),
     # A member of Boyle Heights: not where the Van Nuys coordinator works (400, per field).
     api("POST", "/members",                           401, 401, 403, 403, 403, 201, 400, 403, 201,
         **NEW_MEMBER),
@@ -275,7 +304,8 @@ def test_every_url_and_endpoint_has_a_row(client, db):
     operation_names = {"issue_token", "create_report", "list_incidents", "get_incident",
                        "record_verification", "request_verification", "resolve",
                        "correction", "preview", "incident_alerts", "alert_deliveries",
-                       "create_member"}
+                       "create_member", "create_dispatch", "get_dispatch", "accept_dispatch",
+                       "decline_dispatch", "check_in", "check_out", "ask_witnesses"}
     keys = {row.key for row in ROWS}
     missing = set()
     for namespace, name in url_names(get_resolver().url_patterns):
@@ -321,7 +351,10 @@ def build_world() -> dict[str, Any]:
     observer = responder("observer", zones=[zones.boyle])
     training = observer.responder.trainings.get()
     schedule = shift(zones.boyle, "legal_observer", observer)
-    return {"zones": zones, "incident": incident.pk, "confirmed": confirmed.pk,
+    sent = Dispatch.objects.create(incident=confirmed, skill="legal_observer", count=1,
+                                   rings=3, round_at=confirmed.created_at)
+    Assignment.objects.create(dispatch=sent, staff=observer)
+    return {"dispatch": sent.pk,"zones": zones, "incident": incident.pk, "confirmed": confirmed.pk,
             "alert": alert.pk, "member": maria.pk, "delivery": delivery.pk,
             "thread": thread.pk, "maria": maria, "responder": observer.pk,
             "training": training.pk, "schedule": schedule.pk}

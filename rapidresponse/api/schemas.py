@@ -19,6 +19,8 @@ from pydantic import ConfigDict, StrictBool, StrictFloat, StrictInt
 from rapidresponse.alerts.models import Alert
 from rapidresponse.alerts.vocabulary import Activity, Agency
 from rapidresponse.delivery.models import Status
+from rapidresponse.dispatch.actions import DISPATCH_SKILLS, MAX_COUNT
+from rapidresponse.dispatch.models import AssignmentStatus, Dispatch
 from rapidresponse.incidents.models import Outcome, Source, State
 from rapidresponse.members.contacts import CHOOSABLE_CHANNELS
 from rapidresponse.members.models import Channel
@@ -220,3 +222,42 @@ class MemberIn(Schema):
 
 class Created(Closed):
     id: int
+
+
+# --- dispatch and witnesses ----------------------------------------------------------------
+
+
+class DispatchIn(Schema):
+    skill: str = choice(DISPATCH_SKILLS)
+    count: StrictInt = Field(1, ge=1, le=MAX_COUNT)
+
+
+class AssignmentView(Closed):
+    username: str
+    status: str = choice(AssignmentStatus.values)
+
+
+class DispatchOut(Closed):
+    id: int
+    incident_id: int
+    skill: str = choice(DISPATCH_SKILLS)
+    count: int
+    status: str = choice(Dispatch.Status.values)
+    assignments: list[AssignmentView] = Field(
+        description="Everyone asked, in the order they were asked.")
+
+
+class AssignmentOut(Closed):
+    dispatch_id: int
+    username: str
+    status: str = choice(AssignmentStatus.values)
+
+
+class WitnessesIn(Schema):
+    radius_m: StrictInt = Field(1000, ge=100, le=settings.WITNESS_MAX_RADIUS_M)
+    cap: StrictInt = Field(20, ge=1, le=settings.WITNESS_MAX_CAP)
+
+
+class WitnessesAsked(Closed):
+    id: int
+    asked: int

@@ -32,8 +32,11 @@ from rapidresponse.api.schemas import (
     MAX_LIMIT,
     MAX_OFFSET,
     AlertOut,
+    AssignmentOut,
     Created,
     DeliveriesOut,
+    DispatchIn,
+    DispatchOut,
     IncidentDetail,
     IncidentPublic,
     IncidentStaff,
@@ -45,10 +48,16 @@ from rapidresponse.api.schemas import (
     TokenOut,
     VerificationIn,
     VerificationsAsked,
+    WitnessesAsked,
+    WitnessesIn,
     answers,
 )
 from rapidresponse.delivery.access import deliveries_in_scope
 from rapidresponse.delivery.models import Delivery, Status
+from rapidresponse.dispatch import actions as dispatch_actions
+from rapidresponse.dispatch import witnesses
+from rapidresponse.dispatch.access import access_dispatch, access_own_assignment
+from rapidresponse.dispatch.models import Assignment, Dispatch
 from rapidresponse.incidents import actions as incident_actions
 from rapidresponse.incidents import queries
 from rapidresponse.incidents.access import access_incident
@@ -292,3 +301,85 @@ def create_member(request: HttpRequest, payload: MemberIn) -> Any:
     member = member_actions.do_create_member(data, source="api",
                                              within=scope_of(request.user).area())
     return 201, {"id": member.pk}
+
+
+# --- dispatch and witnesses ------------------------------------------------------------------
+
+
+def dispatch_view(dispatch: Dispatch) -> dict[str, Any]:
+    return {"id": dispatch.pk, "incident_id": dispatch.incident_id, "skill": dispatch.skill,
+            "count": dispatch.count, "status": dispatch.status,
+            "assignments": [{"username": a.staff.user.username, "status": a.status}
+                            for a in dispatch.assignments.select_related("staff__user")]}
+
+
+def assignment_view(assignment: Assignment) -> dict[str, Any]:
+    return {"dispatch_id": assignment.dispatch_id, "username": assignment.staff.user.username,
+            "status": assignment.status}
+
+
+@api.post("/incidents/{incident_id}/dispatches", auth=bearer,
+          response=answers(201, Created, 401, 403, 404, 409, 422), tags=["dispatch"])
+def create_dispatch(request: HttpRequest, incident_id: int, payload: DispatchIn) -> Any:
+    """Ask for `count` people with `skill` at the incident: the nearest who can go (a
+    current training, available, working the zone) are asked by SMS and push; the first
+    `count` to say YES go. Too few YES within DISPATCH_WIDEN_AFTER_MINUTES: the radius
+    widens and new people are asked, up to DISPATCH_MAX_RADIUS_M."""
+    access_role(request.user, CONSOLE_ROLES)
+    incident = access_incident(request.user, incident_id)
+    dispatch = dispatch_actions.do_request_dispatch(incident, payload.skill, payload.count,
+                                                    request.user)
+    return 201, {"id": dispatch.pk}
+
+
+@api.get("/dispatches/{dispatch_id}", auth=bearer,
+         response=answers(200, DispatchOut, 401, 404, 422), tags=["dispatch"])
+def get_dispatch(request: HttpRequest, dispatch_id: int) -> Any:
+    """Who was asked and what each said: asked, accepted, declined, covered, checked_in,
+    checked_out. Dispatchers and coordinators of the incident's zone, and those asked."""
+    return dispatch_view(access_dispatch(request.user, dispatch_id))
+
+
+def _own(request: HttpRequest, dispatch_id: int, act: Any) -> Any:
+    assignment = access_own_assignment(request.user, dispatch_id)
+    return assignment_view(act(assignment, "api"))
+
+
+@api.post("/dispatches/{dispatch_id}/accept", auth=bearer,
+          response=answers(200, AssignmentOut, 401, 403, 404, 409, 422), tags=["dispatch"])
+def accept_dispatch(request: HttpRequest, dispatch_id: int) -> Any:
+    """YES, with your own token: `accepted` while places are left, else `covered`."""
+    return _own(request, dispatch_id, dispatch_actions.do_accept)
+
+
+@api.post("/dispatches/{dispatch_id}/decline", auth=bearer,
+          response=answers(200, AssignmentOut, 401, 403, 404, 409, 422), tags=["dispatch"])
+def decline_dispatch(request: HttpRequest, dispatch_id: int) -> Any:
+    return _own(request, dispatch_id, dispatch_actions.do_decline)
+
+
+@api.post("/dispatches/{dispatch_id}/check-in", auth=bearer,
+          response=answers(200, AssignmentOut, 401, 403, 404, 409, 422), tags=["dispatch"])
+def check_in(request: HttpRequest, dispatch_id: int) -> Any:
+    """Arrived, with your own token (after accepting)."""
+    return _own(request, dispatch_id, dispatch_actions.do_check_in)
+
+
+@api.post("/dispatches/{dispatch_id}/check-out", auth=bearer,
+          response=answers(200, AssignmentOut, 401, 403, 404, 409, 422), tags=["dispatch"])
+def check_out(request: HttpRequest, dispatch_id: int) -> Any:
+    """Left, with your own token (after checking in)."""
+    return _own(request, dispatch_id, dispatch_actions.do_check_out)
+
+
+@api.post("/incidents/{incident_id}/witnesses", auth=bearer,
+          response=answers(201, WitnessesAsked, 401, 403, 404, 409, 422), tags=["dispatch"])
+def ask_witnesses(request: HttpRequest, incident_id: int, payload: WitnessesIn) -> Any:
+    """A confirmed incident only (409 otherwise): the members who opted in to witness
+    peacefully, with a place within `radius_m`, nearest first and at most `cap`, are asked by
+    SMS (reply YES if coming). All who said YES are stood down when the incident is over."""
+    access_role(request.user, CONSOLE_ROLES)
+    incident = access_incident(request.user, incident_id)
+    witness_request, asked = witnesses.do_request_witnesses(
+        incident, payload.radius_m, payload.cap, request.user)
+    return 201, {"id": witness_request.pk, "asked": asked}

@@ -27,7 +27,11 @@ from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.alerts.actions import do_send_alert, do_send_follow_up
 from rapidresponse.channels.sms import questions
 from rapidresponse.delivery import outbox
-from rapidresponse.incidents.messages import VERIFY_QUESTION, dispatch_bodies
+from rapidresponse.incidents.messages import (
+    VERIFY_QUESTION,
+    dispatch_bodies,
+    stand_down_bodies,
+)
 from rapidresponse.incidents.models import (
     OPEN_STATES,
     UNVERIFIED_STATES,
@@ -282,6 +286,24 @@ def _transition(incident: Incident, step: Step, actor: Actor, *, to: str | None 
     incident.save(update_fields=["state", "confirmed_at", "closed_at", "updated_at"])
     audit.record(actor, transition.audit or f"incident.{target}", incident,
                  from_state=from_state, to_state=target, **detail)
+    if target not in OPEN_STATES and from_state in OPEN_STATES:
+        for hook in _closing_hooks.values():
+            hook(incident, actor)
+
+
+#: What the apps above incidents do when an incident is over (resolved, ruled out, a false
+#: alarm, expired), in the transaction of that step: dispatch stands down the responders and
+#: witnesses it asked. Registered in AppConfig.ready() with `on_close`.
+ClosingHook = Callable[[Incident, Actor], object]
+_closing_hooks: dict[str, ClosingHook] = {}
+
+
+def on_close(name: str) -> Callable[[ClosingHook], ClosingHook]:
+    """Register what to do when an incident is over (a decorator)."""
+    def register(fn: ClosingHook) -> ClosingHook:
+        _closing_hooks[name] = fn
+        return fn
+    return register
 
 
 #: Who else may be asked to verify, from the apps above incidents (responders: the verifiers
@@ -453,9 +475,29 @@ def do_record_verification(incident: Incident, verifier: User, outcome: str,
         if confirmations >= settings.VERIFICATIONS_REQUIRED:
             _transition(incident, Step.CONFIRM, verifier, confirmations=confirmations)
             do_send_alert(facts_of(incident), verifier)
+            _stand_down_verifiers(incident, verifier)
     else:
         _transition(incident, Step.RULE_OUT, verifier, to=RULED_OUT[Outcome(outcome)])
+        _stand_down_verifiers(incident, verifier)
     return verification
+
+
+def _stand_down_verifiers(incident: Incident, actor: User) -> int:
+    """The incident is verified: the verifiers asked who gave no finding are told they are
+    not needed, and their YES is waited for no more."""
+    found = incident.verifications.values("verifier_id")
+    waiting = list(incident.verification_requests.exclude(verifier__user_id__in=found)
+                   .select_related("verifier__member"))
+    if not waiting:
+        return 0
+    bodies = stand_down_bodies(incident)
+    for request in waiting:
+        questions.close(VERIFY_QUESTION, request.pk)
+        if request.verifier.member is not None:
+            outbox.send_to_member(request.verifier.member, "dispatch", bodies,
+                                  is_drill=incident.is_drill)
+    audit.record(actor, "incident.verifiers_stood_down", incident, told=len(waiting))
+    return len(waiting)
 
 
 @transaction.atomic

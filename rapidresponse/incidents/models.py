@@ -39,6 +39,7 @@ AUDIT_ACTIONS = {
     "incident.resolved": _("Resolved: all-clear sent"),
     "incident.corrected": _("Correction sent"),
     "incident.place_edited": _("Cross streets edited"),
+    "incident.verifiers_stood_down": _("Other verifiers stood down"),
     "incident.expired": _("Expired"),
 }
 

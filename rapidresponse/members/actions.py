@@ -62,6 +62,7 @@ class MemberInput:
     contacts: dict[str, str] = field(default_factory=dict)  # kind -> normalised value
     channels: list[str] = field(default_factory=list)
     places: list[Place] = field(default_factory=list)
+    can_witness: bool = False
 
 
 def place_from_point(lat: Any, lng: Any, radius_m: Any, label: str = "home") -> Place:
@@ -187,6 +188,7 @@ def typed_value(contact: ContactPoint, data: MemberInput) -> str | None:
 def apply_input(member: Member, data: MemberInput) -> None:
     member.name = data.name
     member.language = data.language
+    member.can_witness = data.can_witness
     member.save()
     member.watch_areas.all().delete()
     WatchArea.objects.bulk_create([

@@ -39,6 +39,9 @@ class Member(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     consent_at = models.DateTimeField(null=True, blank=True)
     opted_out_at = models.DateTimeField(null=True, blank=True)
+    # "I can come and witness peacefully": a dispatcher may ask them to a confirmed incident
+    # near one of their places (rapidresponse.dispatch.witnesses).
+    can_witness = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"])]

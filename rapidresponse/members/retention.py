@@ -38,7 +38,7 @@ def opted_out_members(now: datetime) -> int:
 
 
 personal_data(
-    "members.Member", fields=("name",), category="members",
+    "members.Member", fields=("name", "can_witness"), category="members",
     purpose=_("how staff and messages address the member (optional; erased when they leave)"),
     protection=_("plain; no status, nationality or address is ever asked"),
     retention=("pending_members", "opted_out_members"))

@@ -77,6 +77,7 @@ def do_start_signup(data: MemberInput) -> OneTimeCode:
     payload = {
         "name": data.name, "language": data.language, "channels": data.channels,
         "contacts": data.contacts, "places": [p.__dict__ for p in data.places],
+        "can_witness": data.can_witness,
     }
     return do_issue_code(JOIN, Destination.contact_point(found), payload=payload)
 
@@ -104,7 +105,8 @@ def _confirmed(checked: Checked) -> Member:
             q_for(same_number(k), v)).exclude(member=member).exists()}
         data = MemberInput(
             name=p["name"], language=p["language"], channels=p["channels"],
-            contacts=contacts, places=[Place(**place) for place in p["places"]])
+            contacts=contacts, places=[Place(**place) for place in p["places"]],
+            can_witness=bool(p.get("can_witness")))
         apply_input(member, data)
     member.status = Member.Status.ACTIVE
     member.consent_at = now
@@ -222,7 +224,8 @@ def do_confirm_leave(kind: str, raw: str, code: str) -> Member | None:
 def do_update_settings(member: Member, data: SettingsInput) -> None:
     member.name = data.name
     member.language = data.language
-    member.save(update_fields=["name", "language"])
+    member.can_witness = data.can_witness
+    member.save(update_fields=["name", "language", "can_witness"])
     member.watch_areas.all().delete()
     WatchArea.objects.bulk_create([
         WatchArea(member=member, label=p.label, cell=p.cell, rings=p.rings, radius_m=p.radius_m)

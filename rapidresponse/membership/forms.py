@@ -23,6 +23,7 @@ class SettingsInput:
     places: list[member_actions.Place] = field(default_factory=list)
     # With Signal chosen: the number for it, or None to keep the member's Signal number.
     signal_number: str | None = None
+    can_witness: bool = False
 
 
 def _value(member: Member, kind: str) -> str:
@@ -88,7 +89,8 @@ def build_settings_input(member: Member, post: Any) -> SettingsInput:
     if errors or data is None:
         raise InvalidInput(errors or {"form": _("Please check the fields marked below.")})
     return SettingsInput(name=data.name, language=data.language, channels=chosen,
-                         places=data.places, signal_number=signal_number)
+                         places=data.places, signal_number=signal_number,
+                         can_witness=post.get("can_witness") == "yes")
 
 
 def _signal_choice(member: Member, chosen: list[str], raw: str) -> tuple[str | None, str]:

@@ -71,7 +71,7 @@ def _form_values(member: Member, post: Any | None) -> dict[str, Any]:
                       for a in areas],
             "new": {"label": "home", "zone": "", "latitude": "", "longitude": "",
                     "radius": "1000"},
-            "signal": "",
+            "signal": "", "can_witness": member.can_witness,
         }
     return {
         "name": post.get("name", ""), "language": post.get("language", member.language),
@@ -84,6 +84,7 @@ def _form_values(member: Member, post: Any | None) -> dict[str, Any]:
                 "longitude": post.get("longitude_new", ""),
                 "radius": post.get("radius_new") or "1000"},
         "signal": post.get("signal", ""),
+        "can_witness": post.get("can_witness") == "yes",
     }
 
 

@@ -85,6 +85,7 @@ def join(request: HttpRequest) -> HttpResponse:
             phone=request.POST.get("phone", ""), email=request.POST.get("email", ""),
             signal=request.POST.get("signal", ""),
             channels=channels or None, places=places, place_error=place_error)
+        data.can_witness = request.POST.get("can_witness") == "yes"
     except InvalidInput as exc:
         errors.update(exc.errors)
     if (request.POST.get("signal", "").strip() and channels and Channel.SIGNAL not in channels

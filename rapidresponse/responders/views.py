@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from rapidresponse.lib.errors import InvalidInput
-from rapidresponse.responders import actions, feed
+from rapidresponse.responders import actions, feed, sections
 from rapidresponse.responders.access import staff_of
 from rapidresponse.responders.models import (
     SPOKEN_LANGUAGES,
@@ -58,6 +58,7 @@ def _me_context(request: HttpRequest, errors: dict[str, str] | None = None) -> d
         "trainings": list(profile.trainings.all()) if profile else [],
         "today": local_day(now),
         "feed_url": feed_url(token) if token else "",
+        "sections": sections.for_staff(request, staff),
     }
 
 

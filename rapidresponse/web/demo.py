@@ -163,6 +163,14 @@ def _member(name: str, language: str, phone: str, email: str, lat: float, lng: f
                             source=source)
 
 
+#: Sample members who ticked "I can come and witness peacefully" (dispatch.witnesses).
+WITNESSES = ("María López", "Daniel Kim")
+
+
+def _demo_witnesses() -> None:
+    Member.objects.filter(name__in=WITNESSES).update(can_witness=True)
+
+
 def is_seeded() -> bool:
     return Zone.objects.filter(name=REGION).exists()
 
@@ -174,6 +182,7 @@ def seed(members: int = 200) -> dict[str, int]:
         _demo_zones()
         # A demo seeded before responders had profiles and shifts gets them now.
         demo_responders.seed_responders(_create_user)
+        _demo_witnesses()
         return {"zones": Zone.objects.count(), "members": Member.objects.count()}
     rng = random.Random(2026)
     region = Zone.objects.create(name=REGION)
@@ -223,5 +232,6 @@ def seed(members: int = 200) -> dict[str, int]:
             continue
         count += 1
     demo_responders.seed_responders(_create_user)
+    _demo_witnesses()
     Member.objects.update(consent_at=timezone.now())
     return {"zones": Zone.objects.count(), "members": Member.objects.count()}
