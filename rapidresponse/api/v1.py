@@ -26,7 +26,7 @@ from rapidresponse.accounts.models import Role
 from rapidresponse.accounts.tokens import bearer_token, do_issue_token, user_for_token
 from rapidresponse.alerts.access import access_alert
 from rapidresponse.alerts.models import Alert
-from rapidresponse.api import errors
+from rapidresponse.api import errors, evidence
 from rapidresponse.api.schemas import (
     MAX_DELIVERIES_LIMIT,
     MAX_LIMIT,
@@ -292,3 +292,7 @@ def create_member(request: HttpRequest, payload: MemberIn) -> Any:
     member = member_actions.do_create_member(data, source="api",
                                              within=scope_of(request.user).area())
     return 201, {"id": member.pk}
+
+
+# Evidence (its own router, behind the bearer token).
+api.add_router("", evidence.router, auth=bearer)
