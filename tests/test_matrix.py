@@ -15,20 +15,24 @@ the client's cookies and the cache put back, so every row meets the same world.
 from __future__ import annotations
 
 import copy
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from PIL import Image
 
 from rapidresponse.accounts.models import Role
 from rapidresponse.alerts.models import Alert
 from rapidresponse.channels.sms.models import SmsThread, SmsThreadMessage, ThreadState
 from rapidresponse.delivery.models import Delivery, Status
+from rapidresponse.evidence.actions import do_upload
 from rapidresponse.incidents.actions import do_record_verification
 from tests.codes_support import current
 from tests.conftest import BOYLE, Persona, make_member, make_staff, persona
@@ -44,11 +48,20 @@ NEW_MEMBER = {"name": "Ana", "phone": "+12135550177", "latitude": BOYLE[0],
 NEW_REPORT = {"latitude": BOYLE[0], "longitude": BOYLE[1], "activity": "arrests"}
 
 
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "PNG")
+    return out.getvalue()
+
+
+PHOTO = _photo()
+
+
 @dataclass(frozen=True)
 class Row:
     key: str  # the URL's name ("namespace:name"), or "METHOD /api/v1/path" from the schema
     method: str
-    path: str  # with {incident}, {confirmed}, {alert}, {member}, {delivery}, {thread}
+    path: str  # with {incident}, {confirmed}, {alert}, {member}, {delivery}, {thread}, ...
     statuses: tuple[int, ...]  # one per role, in the order of ROLES
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -199,6 +212,24 @@ PAGES = [
                                                       302, 302, 403, 403, 403, 302, 404, 403, 302),
     page("shift_swap", "POST", "/console/shifts/{schedule}/swap/",
                                                       302, 302, 403, 403, 403, 400, 404, 403, 400),
+    # Evidence: responders add to the incidents of their zones and see their own uploads'
+    # shared copies (the matrix's responder did not upload this one: 404); dispatchers and
+    # coordinators of the zone see everything, download originals and the attorney's
+    # package; coordinators release it.
+    page("evidence_home", "GET", "/evidence/",        302, 302, 200, 403, 200, 200, 200, 200, 200),
+    page("evidence_upload", "GET", "/evidence/incidents/{incident}/",
+                                                      302, 302, 200, 403, 200, 200, 404, 404, 200),
+    page("evidence_upload", "POST", "/evidence/incidents/{incident}/",
+                                                      302, 302, 302, 403, 302, 302, 404, 404, 302,
+         note="Two vans"),
+    page("evidence_shared", "GET", "/evidence/{evidence}/shared/",
+                                                      302, 302, 404, 403, 200, 200, 404, 404, 200),
+    page("evidence_original", "GET", "/evidence/{evidence}/original/",
+                                                      302, 302, 403, 403, 200, 200, 404, 404, 200),
+    page("evidence_package", "GET", "/evidence/incidents/{incident}/package.zip",
+                                                      302, 302, 403, 403, 200, 200, 404, 404, 200),
+    page("evidence_release", "POST", "/evidence/incidents/{incident}/release/",
+                                                      302, 302, 403, 403, 403, 302, 404, 403, 302),
     # The verifier's pages (dispatchers and coordinators may verify too).
     page("verify_list", "GET", "/verify/",            302, 302, 403, 200, 200, 200, 200, 200, 200),
     page("verify", "GET", "/verify/{incident}/",      302, 302, 403, 200, 200, 200, 404, 404, 200),
@@ -241,6 +272,14 @@ ENDPOINTS = [
         url="/incidents/{confirmed}/alerts"),
     api("GET", "/alerts/{alert_id}/deliveries",       401, 401, 403, 403, 200, 200, 404, 404, 200,
         url="/alerts/{alert}/deliveries"),
+    # Evidence (multipart): as on the pages above.
+    api("POST", "/incidents/{incident_id}/evidence",  401, 401, 201, 403, 201, 201, 404, 404, 201,
+        url="/incidents/{incident}/evidence", file=PHOTO, note="Two vans"),
+    api("GET", "/evidence/{evidence_id}/shared",      401, 401, 404, 403, 200, 200, 404, 404, 200,
+        url="/evidence/{evidence}/shared"),
+    api("GET", "/incidents/{incident_id}/evidence-package",
+                                                      401, 401, 403, 403, 200, 200, 404, 404, 200,
+        url="/incidents/{incident}/evidence-package"),
     # A member of Boyle Heights: not where the Van Nuys coordinator works (400, per field).
     api("POST", "/members",                           401, 401, 403, 403, 403, 201, 400, 403, 201,
         **NEW_MEMBER),
@@ -273,7 +312,7 @@ def test_every_url_and_endpoint_has_a_row(client, db):
     operation_names = {"issue_token", "create_report", "list_incidents", "get_incident",
                        "record_verification", "request_verification", "resolve",
                        "correction", "preview", "incident_alerts", "alert_deliveries",
-                       "create_member"}
+                       "create_member", "upload_evidence", "shared_copy", "evidence_package"}
     keys = {row.key for row in ROWS}
     missing = set()
     for namespace, name in url_names(get_resolver().url_patterns):
@@ -319,7 +358,9 @@ def build_world() -> dict[str, Any]:
     observer = responder("observer", zones=[zones.boyle])
     training = observer.responder.trainings.get()
     schedule = shift(zones.boyle, "legal_observer", observer)
-    return {"zones": zones, "incident": incident.pk, "confirmed": confirmed.pk,
+    evidence = do_upload(incident, observer.user,
+                         SimpleUploadedFile("photo.png", PHOTO, "image/png"))
+    return {"evidence": evidence.pk, "zones": zones, "incident": incident.pk, "confirmed": confirmed.pk,
             "alert": alert.pk, "member": maria.pk, "delivery": delivery.pk,
             "thread": thread.pk, "maria": maria, "responder": observer.pk,
             "training": training.pk, "schedule": schedule.pk}
@@ -361,7 +402,11 @@ def answer(client: Client, row: Row, world: dict[str, Any], headers: dict[str, s
     cookies = copy.deepcopy(client.cookies)
     try:
         with transaction.atomic():
-            if row.key.startswith(("GET /", "POST /")):
+            if row.key.startswith("POST /") and "file" in row.data:  # multipart
+                files = {k: SimpleUploadedFile("upload.png", v) if isinstance(v, bytes) else v
+                         for k, v in row.data.items()}
+                response = client.post(path, files, **headers)
+            elif row.key.startswith(("GET /", "POST /")):
                 send = client.get if row.method == "GET" else client.post
                 response = send(path, row.data or None, content_type="application/json",
                                 **headers) if row.method == "POST" else send(path, **headers)

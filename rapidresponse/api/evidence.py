@@ -40,7 +40,7 @@ def upload_evidence(request: HttpRequest, incident_id: int,
             openapi_extra=binary("The shared copy: re-encoded without EXIF or GPS (pictures), "
                                  "or with the container's metadata removed (video, audio).",
                                  *SHARED_TYPES))
-def evidence_shared(request: HttpRequest, evidence_id: int) -> Any:
+def shared_copy(request: HttpRequest, evidence_id: int) -> Any:
     """The shared copy of an item (its viewing is written to the custody log). 404 when it
     has none (ffmpeg missing on the server for video and audio; notes)."""
     evidence = access.access_shared(request.user, evidence_id)
