@@ -339,6 +339,14 @@ def test_video_metadata_is_stripped_with_ffmpeg(world, tmp_path):
     assert hashlib.sha256(shared).hexdigest() == evidence.shared_sha256
 
 
+@pytest.mark.skipif(not shutil.which("ffprobe"), reason="ffprobe is not installed")
+def test_a_video_header_on_something_else_is_refused(world):
+    fake = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"not a video " * 50
+    response = upload(world["responder"], world["incident"], fake, name="clip.mp4",
+                      content_type="video/mp4")
+    assert response.status_code == 415 and not Evidence.objects.exists()
+
+
 def test_without_ffmpeg_video_is_kept_with_no_shared_copy(world, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     clip = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 200

@@ -360,7 +360,8 @@ def build_world() -> dict[str, Any]:
     schedule = shift(zones.boyle, "legal_observer", observer)
     evidence = do_upload(incident, observer.user,
                          SimpleUploadedFile("photo.png", PHOTO, "image/png"))
-    return {"evidence": evidence.pk, "zones": zones, "incident": incident.pk, "confirmed": confirmed.pk,
+    return {"evidence": evidence.pk, "zones": zones, "incident": incident.pk,
+            "confirmed": confirmed.pk,
             "alert": alert.pk, "member": maria.pk, "delivery": delivery.pk,
             "thread": thread.pk, "maria": maria, "responder": observer.pk,
             "training": training.pk, "schedule": schedule.pk}

@@ -10,6 +10,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -63,48 +64,59 @@ class Stored:
 def _store_file(upload: UploadedFile) -> Stored:
     if upload.size is not None and upload.size > settings.EVIDENCE_MAX_BYTES:
         raise Refused(413, too_large_message())
-    path = getattr(upload, "temporary_file_path", None)
-    found, image = inspect.identify(upload.file, path() if path else None)  # type: ignore[arg-type]
-    upload.seek(0)
-    original = storage.store(upload.chunks())
-    stored = Stored(kind=found.kind, content_type=found.content_type, original=original,
-                    name=clean_name(upload.name or "", f"evidence.{found.extension}"))
-    try:
-        if image is not None:
-            copy = io.BytesIO()
-            stored.shared_type = inspect.shared_picture(image, str(image.format), copy)
-            stored.shared_sink = storage.store([copy.getvalue()])
-            stored.shared = Shared.READY
-        elif not inspect.has_ffmpeg():
-            stored.shared = Shared.NO_TOOL
-        else:
-            _strip_media(upload, found, stored)
-    except BaseException:
-        for name in stored.names():
-            storage.remove(name)
-        raise
+    with storage.work_dir() as work:
+        on_disk = _OnDisk(upload, work)
+        found, image = inspect.identify(upload.file, on_disk)  # type: ignore[arg-type]
+        upload.seek(0)
+        original = storage.store(upload.chunks())
+        stored = Stored(kind=found.kind, content_type=found.content_type, original=original,
+                        name=clean_name(upload.name or "", f"evidence.{found.extension}"))
+        try:
+            if image is not None:
+                copy = io.BytesIO()
+                stored.shared_type = inspect.shared_picture(image, str(image.format), copy)
+                stored.shared_sink = storage.store([copy.getvalue()])
+                stored.shared = Shared.READY
+            elif not inspect.has_ffmpeg():
+                stored.shared = Shared.NO_TOOL
+            else:
+                _strip_media(on_disk(), work / f"out.{found.extension}", found, stored)
+        except BaseException:
+            for name in stored.names():
+                storage.remove(name)
+            raise
     return stored
 
 
-def _strip_media(upload: UploadedFile, found: inspect.Found, stored: Stored) -> None:
-    with storage.work_dir() as work:
-        path = getattr(upload, "temporary_file_path", None)
-        if path is not None:
-            source = path()
-        else:  # a small upload held in memory: ffmpeg needs a file
-            source = str(work / f"in.{found.extension}")
-            with open(source, "wb") as plain:
-                upload.seek(0)
-                for chunk in upload.chunks():
-                    plain.write(chunk)
-        target = work / f"out.{found.extension}"
-        if inspect.stripped_media(source, target, found.extension):
-            with open(target, "rb") as clean:
-                stored.shared_sink = storage.store(iter(lambda: clean.read(1 << 16), b""))
-            stored.shared = Shared.READY
-            stored.shared_type = found.content_type
-        else:
-            stored.shared = Shared.FAILED
+class _OnDisk:
+    """The upload as a file for ffprobe and ffmpeg: where Django put a large one, or a
+    small one (held in memory) written once into the private work directory."""
+
+    def __init__(self, upload: UploadedFile, work: Path):
+        self.upload, self.work, self.path = upload, work, ""
+
+    def __call__(self) -> str:
+        if not self.path:
+            temporary = getattr(self.upload, "temporary_file_path", None)
+            if temporary is not None:
+                self.path = str(temporary())
+            else:
+                self.path = str(self.work / "upload")
+                with open(self.path, "wb") as plain:
+                    self.upload.seek(0)
+                    for chunk in self.upload.chunks():
+                        plain.write(chunk)
+        return self.path
+
+
+def _strip_media(source: str, target: Path, found: inspect.Found, stored: Stored) -> None:
+    if inspect.stripped_media(source, target, found.extension):
+        with open(target, "rb") as clean:
+            stored.shared_sink = storage.store(iter(lambda: clean.read(1 << 16), b""))
+        stored.shared = Shared.READY
+        stored.shared_type = found.content_type
+    else:
+        stored.shared = Shared.FAILED
 
 
 def too_large_message() -> str:

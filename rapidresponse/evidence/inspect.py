@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess  # ffprobe and ffmpeg, with fixed arguments, never a shell  # nosec B404
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -88,9 +89,10 @@ def open_image(source: BinaryIO) -> Image.Image | None:
     return image
 
 
-def identify(source: BinaryIO, path: str | None) -> tuple[Found, Image.Image | None]:
-    """What the upload is, by its content; Refused(415) for anything else. `path`: the
-    upload on disk, if it is there, for ffprobe."""
+def identify(source: BinaryIO, on_disk: Callable[[], str]
+             ) -> tuple[Found, Image.Image | None]:
+    """What the upload is, by its content; Refused(415) for anything else. `on_disk()`: the
+    path of the upload as a file, for ffprobe (asked only for video and audio)."""
     source.seek(0)
     head = source.read(64)
     image = open_image(source)
@@ -99,8 +101,8 @@ def identify(source: BinaryIO, path: str | None) -> tuple[Found, Image.Image | N
         return Found(Kind.PHOTO, content_type, str(image.format).lower().replace(
             "jpeg", "jpg")), image
     found = _media_type(head)
-    if found is not None and path is not None and shutil.which("ffprobe"):
-        streams = probe(path)
+    if found is not None and shutil.which("ffprobe"):
+        streams = probe(on_disk())
         if streams is None:
             found = None
         elif found.kind == Kind.VIDEO and "video" not in streams:
