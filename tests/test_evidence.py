@@ -110,6 +110,18 @@ def test_shared_copy_has_no_exif_nor_gps_and_its_own_sha256(world):
         ("upload", "observer"), ("view", "disp")]
 
 
+def test_comments_and_xmp_do_not_reach_the_shared_copy(world):
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32)).save(out, "JPEG", comment=b"Corner of Soto and 1st",
+                                    xmp=b"<x:xmpmeta><GPSLatitude>34.03</GPSLatitude></x:xmpmeta>")
+    assert b"Soto" in out.getvalue() and b"GPSLatitude" in out.getvalue()
+    evidence = Evidence.objects.get(pk=upload(world["responder"], world["incident"],
+                                              out.getvalue()).json()["id"])
+    shared = b"".join(storage.read(evidence.shared_name))
+    assert b"Soto" not in shared and b"GPSLatitude" not in shared
+    assert Image.open(io.BytesIO(shared)).size == (32, 32)
+
+
 def test_the_phone_page_takes_a_real_multipart_upload_without_javascript(world):
     client, incident = world["responder"].client, world["incident"]
     page = client.get(f"/evidence/incidents/{incident.pk}/").content.decode()
@@ -345,6 +357,23 @@ def test_a_video_header_on_something_else_is_refused(world):
     response = upload(world["responder"], world["incident"], fake, name="clip.mp4",
                       content_type="video/mp4")
     assert response.status_code == 415 and not Evidence.objects.exists()
+
+
+@pytest.mark.skipif(not shutil.which("ffmpeg"), reason="ffmpeg is not installed")
+@pytest.mark.parametrize(("name", "content_type"), [("voice.m4a", "audio/mp4"),
+                                                    ("voice.ogg", "audio/ogg")])
+def test_audio_metadata_is_stripped_with_ffmpeg(world, tmp_path, name, content_type):
+    recording = tmp_path / name
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:d=1",
+                    "-metadata", "title=Corner of Soto and 1st", str(recording)],
+                   check=True, timeout=120)
+    response = upload(world["responder"], world["incident"], recording.read_bytes(),
+                      name=name, content_type="application/octet-stream")
+    assert response.status_code == 201, response.content
+    evidence = Evidence.objects.get(pk=response.json()["id"])
+    assert (evidence.kind, evidence.content_type, evidence.shared) == (
+        "audio", content_type, Shared.READY)
+    assert b"Soto" not in b"".join(storage.read(evidence.shared_name))
 
 
 def test_without_ffmpeg_video_is_kept_with_no_shared_copy(world, monkeypatch):

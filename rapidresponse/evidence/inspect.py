@@ -134,16 +134,21 @@ def probe(path: str) -> set[str] | None:
 
 
 def shared_picture(image: Image.Image, original_format: str, out: BinaryIO) -> str:
-    """The picture re-encoded into `out` with no EXIF, GPS, XMP or comments (turned upright
-    first, since the orientation tag goes too); its content type."""
+    """The picture re-encoded into `out` from its pixels alone: no EXIF, GPS, XMP, comment
+    or colour profile comes along (it is turned upright first, since the orientation tag
+    goes too). Its content type."""
     upright = ImageOps.exif_transpose(image) or image
     target = IMAGE_FORMATS[original_format][1]
     if target == "JPEG":
-        clean = upright.convert("RGB")
-        clean.save(out, "JPEG", quality=90, exif=b"", icc_profile=None)
+        mode = "RGB"
     else:
-        clean = upright.convert("RGBA" if "A" in upright.getbands() or
-                                upright.mode == "P" else "RGB")
+        mode = "RGBA" if "A" in upright.getbands() or upright.mode == "P" else "RGB"
+    converted = upright.convert(mode)
+    # A new image from the pixels: Pillow carries `info` (comments, XMP) through convert().
+    clean = Image.frombytes(mode, converted.size, converted.tobytes())
+    if target == "JPEG":
+        clean.save(out, "JPEG", quality=90)
+    else:
         clean.save(out, "PNG")
     return SHARED_TYPES[target]
 
@@ -153,15 +158,17 @@ def has_ffmpeg() -> bool:
 
 
 def stripped_media(source: str, target: Path, extension: str) -> bool:
-    """Copy the streams of `source` into `target` without the container's metadata
-    (`-map_metadata -1 -c copy`); False when ffmpeg could not."""
+    """Copy the video and audio streams of `source` into `target` without the container's
+    or the streams' metadata (`-map_metadata -1 -c copy`); False when ffmpeg could not."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         return False
     try:
         done = subprocess.run(  # noqa: S603 - fixed arguments, no shell  # nosec B603
-            [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", source, "-map", "0",
-             "-map_metadata", "-1", "-map_chapters", "-1", "-c", "copy",
+            # Video and audio only: data tracks (a phone's timed location) and subtitles stay out.
+            [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", source, "-map", "0:v?",
+             "-map", "0:a?", "-dn", "-sn", "-map_metadata", "-1", "-map_chapters", "-1",
+             "-c", "copy",
              "-f", FFMPEG_FORMATS.get(extension, extension), str(target)],
             capture_output=True, timeout=TOOL_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired):
