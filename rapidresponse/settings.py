@@ -82,6 +82,9 @@ FIELD_ENCRYPTION_KEY = secret("FIELD_ENCRYPTION_KEY")
 BLIND_INDEX_KEY = secret("BLIND_INDEX_KEY")
 # Reporters and hotline conversations are indexed under a key of their own, never the members'.
 REPORTER_INDEX_KEY = secret("REPORTER_INDEX_KEY")
+# Evidence files (photos, video, audio) are encrypted with keys of their own (AES-GCM, URL-safe
+# base64 of 32 bytes; comma-separated for rotation: the first encrypts, all decrypt).
+EVIDENCE_ENCRYPTION_KEY = secret("EVIDENCE_ENCRYPTION_KEY")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1,http://localhost")
@@ -121,6 +124,7 @@ INSTALLED_APPS = [
     "rapidresponse.incidents",
     "rapidresponse.responders",
     "rapidresponse.dispatch",
+    "rapidresponse.evidence",
     "rapidresponse.web",
 ]
 
@@ -325,6 +329,19 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Evidence uploads: at most this many bytes a file (a larger one is refused, 413, without
+# being kept), and pictures of at most this many pixels (a decompression bomb is refused).
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 200 * 1024 * 1024)
+EVIDENCE_MAX_PIXELS = env_int("EVIDENCE_MAX_PIXELS", 50_000_000)
+# Every uploaded file is counted as it arrives and dropped past EVIDENCE_MAX_BYTES; large
+# ones wait in var/uploads (private to this user) until they are encrypted.
+FILE_UPLOAD_HANDLERS = [
+    "rapidresponse.evidence.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "uploads")
+(VAR_DIR / "uploads").mkdir(parents=True, exist_ok=True, mode=0o700)
 
 # Email (SMTP) for the email channel.
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
@@ -480,6 +497,8 @@ RETENTION_INCIDENT_DETAILS_DAYS = env_int("RETENTION_INCIDENT_DETAILS_DAYS", 30)
 RETENTION_FORMER_STAFF_DAYS = env_int("RETENTION_FORMER_STAFF_DAYS", 90)
 RETENTION_SHIFT_DAYS = env_int("RETENTION_SHIFT_DAYS", 90)
 RETENTION_DISPATCH_DAYS = env_int("RETENTION_DISPATCH_DAYS", 90)
+RETENTION_EVIDENCE_DAYS = env_int("RETENTION_EVIDENCE_DAYS", 90)
+RETENTION_RELEASED_EVIDENCE_DAYS = env_int("RETENTION_RELEASED_EVIDENCE_DAYS", 30)
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
 
 LOGGING = {

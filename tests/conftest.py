@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import translation
 from django_otp.oath import hotp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -41,6 +41,13 @@ FAR = (34.1867, -118.4490)  # Van Nuys, about 30 km away
 PASSWORD = "correct-horse-1"  # every test staff member's password
 # ... and the secret their authenticator app holds (base32, 160 bits).
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_media(tmp_path_factory: Any) -> Iterator[None]:
+    """Evidence files (MEDIA_ROOT) go to a directory of the test session, not var/."""
+    with override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media"))):
+        yield
 
 
 @pytest.fixture(autouse=True)

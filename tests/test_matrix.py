@@ -15,21 +15,25 @@ the client's cookies and the cache put back, so every row meets the same world.
 from __future__ import annotations
 
 import copy
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from PIL import Image
 
 from rapidresponse.accounts.models import Role
 from rapidresponse.alerts.models import Alert
 from rapidresponse.channels.sms.models import SmsThread, SmsThreadMessage, ThreadState
 from rapidresponse.delivery.models import Delivery, Status
 from rapidresponse.dispatch.models import Assignment, Dispatch
+from rapidresponse.evidence.actions import do_upload
 from rapidresponse.incidents.actions import do_record_verification
 from tests.codes_support import current
 from tests.conftest import BOYLE, Persona, make_member, make_staff, persona
@@ -43,6 +47,15 @@ MEMBER_PHONE = "+12135550101"
 NEW_MEMBER = {"name": "Ana", "phone": "+12135550177", "latitude": BOYLE[0],
               "longitude": BOYLE[1], "channels": ["sms"]}
 NEW_REPORT = {"latitude": BOYLE[0], "longitude": BOYLE[1], "activity": "arrests"}
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "PNG")
+    return out.getvalue()
+
+
+PHOTO = _photo()
 
 
 @dataclass(frozen=True)
@@ -213,6 +226,24 @@ PAGES = [
          radius_m="1000", cap="20"),
     page("responder_dispatch", "POST", "/responder/dispatches/{dispatch}/accept/",
                                                       302, 302, 404, 404, 403, 403, 404, 404, 403),
+    # Evidence: responders add to the incidents of their zones and see their own uploads'
+    # shared copies (the matrix's responder did not upload this one: 404); dispatchers and
+    # coordinators of the zone see everything, download originals and the attorney's
+    # package; coordinators release it.
+    page("evidence_home", "GET", "/evidence/",        302, 302, 200, 403, 200, 200, 200, 200, 200),
+    page("evidence_upload", "GET", "/evidence/incidents/{incident}/",
+                                                      302, 302, 200, 403, 200, 200, 404, 404, 200),
+    page("evidence_upload", "POST", "/evidence/incidents/{incident}/",
+                                                      302, 302, 302, 403, 302, 302, 404, 404, 302,
+         note="Two vans"),
+    page("evidence_shared", "GET", "/evidence/{evidence}/shared/",
+                                                      302, 302, 404, 403, 200, 200, 404, 404, 200),
+    page("evidence_original", "GET", "/evidence/{evidence}/original/",
+                                                      302, 302, 403, 403, 200, 200, 404, 404, 200),
+    page("evidence_package", "GET", "/evidence/incidents/{incident}/package.zip",
+                                                      302, 302, 403, 403, 200, 200, 404, 404, 200),
+    page("evidence_release", "POST", "/evidence/incidents/{incident}/release/",
+                                                      302, 302, 403, 403, 403, 302, 404, 403, 302),
     # The verifier's pages (dispatchers and coordinators may verify too).
     page("verify_list", "GET", "/verify/",            302, 302, 403, 200, 200, 200, 200, 200, 200),
     page("verify", "GET", "/verify/{incident}/",      302, 302, 403, 200, 200, 200, 404, 404, 200),
@@ -272,6 +303,14 @@ ENDPOINTS = [
     # Witnesses: a confirmed incident (the drill); an unconfirmed one answers 409.
     api("POST", "/incidents/{incident_id}/witnesses", 401, 401, 403, 403, 201, 201, 404, 404, 201,
         url="/incidents/{confirmed}/witnesses", radius_m=1000, cap=20),
+    # Evidence (multipart): as on the pages above.
+    api("POST", "/incidents/{incident_id}/evidence",  401, 401, 201, 403, 201, 201, 404, 404, 201,
+        url="/incidents/{incident}/evidence", file=PHOTO, note="Two vans"),
+    api("GET", "/evidence/{evidence_id}/shared",      401, 401, 404, 403, 200, 200, 404, 404, 200,
+        url="/evidence/{evidence}/shared"),
+    api("GET", "/incidents/{incident_id}/evidence-package",
+                                                      401, 401, 403, 403, 200, 200, 404, 404, 200,
+        url="/incidents/{incident}/evidence-package"),
     # A member of Boyle Heights: not where the Van Nuys coordinator works (400, per field).
     api("POST", "/members",                           401, 401, 403, 403, 403, 201, 400, 403, 201,
         **NEW_MEMBER),
@@ -305,7 +344,8 @@ def test_every_url_and_endpoint_has_a_row(client, db):
                        "record_verification", "request_verification", "resolve",
                        "correction", "preview", "incident_alerts", "alert_deliveries",
                        "create_member", "create_dispatch", "get_dispatch", "accept_dispatch",
-                       "decline_dispatch", "check_in", "check_out", "ask_witnesses"}
+                       "decline_dispatch", "check_in", "check_out", "ask_witnesses",
+                       "upload_evidence", "shared_copy", "evidence_package"}
     keys = {row.key for row in ROWS}
     missing = set()
     for namespace, name in url_names(get_resolver().url_patterns):
@@ -354,7 +394,10 @@ def build_world() -> dict[str, Any]:
     sent = Dispatch.objects.create(incident=confirmed, skill="legal_observer", count=1,
                                    rings=3, round_at=confirmed.created_at)
     Assignment.objects.create(dispatch=sent, staff=observer)
-    return {"dispatch": sent.pk,"zones": zones, "incident": incident.pk, "confirmed": confirmed.pk,
+    evidence = do_upload(incident, observer.user,
+                         SimpleUploadedFile("photo.png", PHOTO, "image/png"))
+    return {"dispatch": sent.pk, "evidence": evidence.pk, "zones": zones, "incident": incident.pk,
+            "confirmed": confirmed.pk,
             "alert": alert.pk, "member": maria.pk, "delivery": delivery.pk,
             "thread": thread.pk, "maria": maria, "responder": observer.pk,
             "training": training.pk, "schedule": schedule.pk}
@@ -396,7 +439,11 @@ def answer(client: Client, row: Row, world: dict[str, Any], headers: dict[str, s
     cookies = copy.deepcopy(client.cookies)
     try:
         with transaction.atomic():
-            if row.key.startswith(("GET /", "POST /")):
+            if row.key.startswith("POST /") and "file" in row.data:  # multipart
+                files = {k: SimpleUploadedFile("upload.png", v) if isinstance(v, bytes) else v
+                         for k, v in row.data.items()}
+                response = client.post(path, files, **headers)
+            elif row.key.startswith(("GET /", "POST /")):
                 send = client.get if row.method == "GET" else client.post
                 response = send(path, row.data or None, content_type="application/json",
                                 **headers) if row.method == "POST" else send(path, **headers)

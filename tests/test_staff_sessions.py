@@ -68,6 +68,7 @@ def _production(code: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(RR_ENV="production", SECRET_KEY="x" * 50,
                FIELD_ENCRYPTION_KEY="p3m0U4o0vH5ZtB3t9b1F3m8pBq2dD1lX6tq8rZ9vW0k=",
+               EVIDENCE_ENCRYPTION_KEY="p3m0U4o0vH5ZtB3t9b1F3m8pBq2dD1lX6tq8rZ9vW0k=",
                BLIND_INDEX_KEY="y" * 32, REPORTER_INDEX_KEY="r" * 32, VAPID_PRIVATE_KEY="unused",
                ALLOWED_HOSTS="testserver",
                DJANGO_SETTINGS_MODULE="rapidresponse.settings", RR_VAR_DIR=str(ROOT / "var"))

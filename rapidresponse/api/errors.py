@@ -14,6 +14,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaError
 
+from rapidresponse.evidence.inspect import Refused
 from rapidresponse.incidents.actions import FindingRefused, TransitionError
 from rapidresponse.lib.errors import InvalidInput
 
@@ -59,6 +60,12 @@ def install(api: NinjaAPI) -> None:
     def invalid_input(request: HttpRequest, exc: InvalidInput) -> Any:
         return api.create_response(request, {"detail": _("Some fields are not valid."),
                                              "errors": exc.errors}, status=400)
+
+    @api.exception_handler(Refused)
+    def refused_upload(request: HttpRequest, exc: Refused) -> Any:
+        """An upload we do not keep: too large (413), not a type we take (415), a picture
+        with too many pixels (400)."""
+        return api.create_response(request, {"detail": exc.message}, status=exc.status)
 
     @api.exception_handler(TransitionError)
     def wrong_state(request: HttpRequest, exc: Exception) -> Any:

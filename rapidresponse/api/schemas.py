@@ -261,3 +261,15 @@ class WitnessesIn(Schema):
 class WitnessesAsked(Closed):
     id: int
     asked: int
+# --- evidence ---------------------------------------------------------------------------------
+
+
+class EvidenceCreated(Closed):
+    id: int
+    sha256: str = Field(description="SHA-256 (hex) of the bytes received: the original's.")
+
+
+def binary(description: str, *content_types: str) -> dict[str, Any]:
+    """The 200 answer of an operation that sends a file (for openapi_extra)."""
+    return {"responses": {200: {"description": description, "content": {
+        t: {"schema": {"type": "string", "format": "binary"}} for t in content_types}}}}

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rapidresponse.alerts.models import Alert
 from rapidresponse.delivery.models import Message
 from rapidresponse.incidents.actions import do_expire_stale
+from rapidresponse.incidents.holds import held_q
 from rapidresponse.incidents.models import OPEN_STATES, Incident, Report, Verification
 from rapidresponse.jobs.registry import not_personal, periodic, personal_data, retention
 from rapidresponse.jobs.retention import deleted
@@ -36,11 +37,11 @@ def report_details(now: datetime) -> int:
 @retention("incidents", model="incidents.Incident",
            rule=_("closed incidents, with their reports, verifications, requests and alerts "
                 "(and the alerts' messages), deleted RETENTION_INCIDENT_DAYS after the last "
-                "report"))
+                "report, unless something still holds the incident (its evidence)"))
 def incidents(now: datetime) -> dict[str, int]:
     old = Incident.objects.filter(
         last_report_at__lt=now - timedelta(days=settings.RETENTION_INCIDENT_DAYS),
-    ).exclude(state__in=OPEN_STATES)
+    ).exclude(state__in=OPEN_STATES).exclude(held_q())
     messages = list(Alert.objects.filter(incident__in=old).values_list("message_id", flat=True))
     return {"incidents": deleted(old),
             "alert_messages": deleted(Message.objects.filter(pk__in=messages))}

@@ -11,4 +11,5 @@ CATEGORIES = {
     "codes": _("One-time codes"),
     "staff": _("Staff accounts and sign-in"),
     "audit": _("Audit log"),
+    "evidence": _("Evidence: photos, video, audio and notes, and their custody log"),
 }

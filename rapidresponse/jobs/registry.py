@@ -73,6 +73,23 @@ def warm_up(name: str) -> Callable[[F], F]:
     return register
 
 
+_rotations: dict[str, Callable[[], int]] = {}
+
+
+def key_rotation(name: str) -> Callable[[F], F]:
+    """The decorated function () -> int re-encrypts, with the first of its keys, what an app
+    keeps encrypted outside the manifest's `encrypted` fields (evidence files): run by
+    `rotate_keys`, it returns how many things it re-encrypted."""
+    def register(fn: F) -> F:
+        _rotations[name] = fn  # type: ignore[assignment]
+        return fn
+    return register
+
+
+def key_rotations() -> dict[str, Callable[[], int]]:
+    return dict(_rotations)
+
+
 def periodic_jobs() -> list[PeriodicJob]:
     return list(_jobs.values())
 

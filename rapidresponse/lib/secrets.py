@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def _new_secret(name: str) -> str:
-    if name == "FIELD_ENCRYPTION_KEY":
+    if name in ("FIELD_ENCRYPTION_KEY", "EVIDENCE_ENCRYPTION_KEY"):  # 32 bytes, base64url
         return base64.urlsafe_b64encode(os.urandom(32)).decode()
     if name == "VAPID_PRIVATE_KEY":  # web push: a P-256 private key, raw, base64url
         from cryptography.hazmat.primitives.asymmetric import ec

@@ -5,7 +5,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from rapidresponse.jobs.registry import manifest
+from rapidresponse.jobs.registry import key_rotations, manifest
 from rapidresponse.lib import crypto
 
 
@@ -13,7 +13,9 @@ class Command(BaseCommand):
     help = ("Re-encrypt every encrypted field (the privacy manifest's `encrypted` fields) with "
             "the first key of FIELD_ENCRYPTION_KEY. To change the key: put a new key first, "
             "keep the old one after it (FIELD_ENCRYPTION_KEY=new,old), run this, then remove "
-            "the old key. --new-key prints a fresh key and changes nothing.")
+            "the old key. Files kept under keys of their own (EVIDENCE_ENCRYPTION_KEY) are "
+            "re-encrypted with the first of theirs the same way. --new-key prints a fresh key "
+            "(for either setting) and changes nothing.")
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--new-key", action="store_true",
@@ -30,6 +32,10 @@ class Command(BaseCommand):
                 done = self._rotate(model, name)
                 total += done
                 self.stdout.write(f"{entry.model}.{name}: {done} re-encrypted")
+        for name, rotate in key_rotations().items():
+            done = rotate()
+            total += done
+            self.stdout.write(f"{name}: {done} re-encrypted")
         self.stdout.write(f"{total} values re-encrypted with the first key")
 
     def _rotate(self, model: Any, name: str) -> int:
