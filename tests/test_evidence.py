@@ -411,3 +411,18 @@ def test_an_encrypted_file_cut_short_or_changed_does_not_open(tmp_path):
 def django_capture_on_commit() -> Any:
     """Run on-commit callbacks (file deletions) inside the test's transaction."""
     return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+def test_a_responder_sent_to_an_incident_elsewhere_may_add_evidence_to_it(world):
+    from rapidresponse.dispatch.models import Assignment, AssignmentStatus, Dispatch
+
+    incident = world["incident"]
+    visitor = persona("visitor", Role.RESPONDER, zones=[world["zones"].van_nuys])
+    assert upload(visitor, incident, jpeg_with_gps()).status_code == 404
+    sent = Dispatch.objects.create(incident=incident, skill="legal_observer", count=1, rings=3,
+                                   round_at=incident.created_at)
+    going = Assignment.objects.create(dispatch=sent, staff=visitor.user.staff,
+                                      status=AssignmentStatus.ASKED)
+    assert upload(visitor, incident, jpeg_with_gps()).status_code == 404  # asked is not sent
+    Assignment.objects.filter(pk=going.pk).update(status=AssignmentStatus.CHECKED_IN)
+    assert upload(visitor, incident, jpeg_with_gps()).status_code == 201

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from rapidresponse.accounts.access import CONSOLE_ROLES, AnyUser, has_role, scope_of, staff_of
-from rapidresponse.dispatch.models import Assignment, Dispatch
+from rapidresponse.dispatch.models import Assignment, AssignmentStatus, Dispatch
 
 
 def access_dispatch(user: AnyUser | None, dispatch_id: int) -> Dispatch:
@@ -37,3 +37,17 @@ def access_own_assignment(user: AnyUser | None, dispatch_id: int) -> Assignment:
     if assignment is None:
         raise PermissionDenied
     return assignment
+
+
+# Assignments of people who said they go (and then went): they may add evidence to the
+# incident even when it lies outside their zones.
+GOING = (AssignmentStatus.ACCEPTED, AssignmentStatus.CHECKED_IN, AssignmentStatus.CHECKED_OUT)
+
+
+def incidents_sent_to(user: AnyUser | None) -> list[int]:
+    """The incidents this person was sent to (said YES in a dispatch of)."""
+    staff = staff_of(user)
+    if staff is None:
+        return []
+    return list(Assignment.objects.filter(staff=staff, status__in=GOING)
+                .values_list("dispatch__incident_id", flat=True).distinct())

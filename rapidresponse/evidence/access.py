@@ -1,8 +1,9 @@
 """Who may add to, see and export which evidence (built on incidents.access and the zones of
 accounts.access; out of scope answers 404).
 
-- **Upload**: responders to the incidents of their zones; dispatchers and coordinators to
-  the incidents they may open (their zones). Verifiers do not upload here (403).
+- **Upload**: responders to the incidents of their zones and to those they were sent to (a
+  dispatch they said YES to, wherever it is); dispatchers and coordinators to the incidents
+  they may open (their zones). Verifiers do not upload here (403).
 - **Shared copy** (metadata removed): dispatchers and coordinators of the incident's zone,
   and the person who uploaded it.
 - **Originals and the attorney's package**: dispatchers and coordinators of the zone.
@@ -16,6 +17,7 @@ from django.http import Http404
 
 from rapidresponse.accounts.access import CONSOLE_ROLES, AnyUser, access_role, has_role, scope_of
 from rapidresponse.accounts.models import Role
+from rapidresponse.dispatch.access import incidents_sent_to
 from rapidresponse.evidence.models import Evidence
 from rapidresponse.incidents.access import access_incident
 from rapidresponse.incidents.models import Incident
@@ -28,7 +30,8 @@ def access_incident_for_upload(user: AnyUser | None, incident_id: int) -> Incide
     if has_role(user, CONSOLE_ROLES):
         return access_incident(user, incident_id)
     incident = Incident.objects.select_related("zone").filter(pk=incident_id).first()
-    if incident is None or not scope_of(user).covers(incident.zone_id):
+    if incident is None or not (scope_of(user).covers(incident.zone_id)
+                                or incident.pk in incidents_sent_to(user)):
         raise Http404
     return incident
 
@@ -37,7 +40,8 @@ def incidents_for_upload(user: AnyUser | None) -> QuerySet[Incident]:
     """The incidents this person may add evidence to."""
     if not has_role(user, UPLOAD_ROLES):
         return Incident.objects.none()
-    return Incident.objects.filter(scope_of(user).zone_q("zone"))
+    return Incident.objects.filter(scope_of(user).zone_q("zone")
+                                   | Q(pk__in=incidents_sent_to(user)))
 
 
 def access_shared(user: AnyUser | None, evidence_id: int) -> Evidence:
