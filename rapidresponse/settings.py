@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "rapidresponse.alerts",
     "rapidresponse.incidents",
     "rapidresponse.responders",
+    "rapidresponse.support",
     "rapidresponse.web",
 ]
 
@@ -466,6 +467,7 @@ RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 365)
 RETENTION_INCIDENT_DETAILS_DAYS = env_int("RETENTION_INCIDENT_DETAILS_DAYS", 30)
 RETENTION_FORMER_STAFF_DAYS = env_int("RETENTION_FORMER_STAFF_DAYS", 90)
 RETENTION_SHIFT_DAYS = env_int("RETENTION_SHIFT_DAYS", 90)
+RETENTION_SUPPORT_CASE_DAYS = env_int("RETENTION_SUPPORT_CASE_DAYS", 90)
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
 
 LOGGING = {

@@ -11,4 +11,5 @@ CATEGORIES = {
     "codes": _("One-time codes"),
     "staff": _("Staff accounts and sign-in"),
     "audit": _("Audit log"),
+    "support": _("Family support: detentions, support cases and their notes"),
 }
