@@ -213,3 +213,50 @@ def test_no_forbidden_or_undeclared_fields(db):
     names = {f.name for m in models if m is not Partner for f in m._meta.concrete_fields}
     assert not {n for n in names
                 if any(w in n for w in ("name", "nationality", "immigration", "status_of"))}
+
+
+def test_the_case_page_is_in_spanish(world):
+    open_case(world)
+    case = SupportCase.objects.get()
+    client = signed_in_client(make_staff("coord", Role.COORDINATOR).user)
+    client.post("/i18n/setlang/", {"language": "es"})
+    page = client.get(f"/support/{case.pk}/").content.decode()
+    assert "Necesidades" in page and "Representación legal" in page
+
+
+def test_closing_and_assigning_a_case(world):
+    zones = world["zones"]
+    open_case(world)
+    case = SupportCase.objects.get()
+    helper = responder("helper", ("family_support",), zones=[zones.boyle])
+    observer = responder("observer", ("legal_observer",), zones=[zones.boyle])
+    client = signed_in_client(helper.user)
+    assert client.post(f"/support/{case.pk}/assign/",
+                       {"assigned": observer.pk}).status_code == 400
+    assert client.post(f"/support/{case.pk}/assign/", {"assigned": helper.pk}).status_code \
+        == 302
+    assert client.post(f"/support/{case.pk}/needs/",
+                       {"need_legal": "met", "need_bond": "open"}).status_code == 302
+    assert client.post(f"/support/{case.pk}/status/", {"status": "closed"}).status_code == 302
+    case.refresh_from_db()
+    assert case.assigned == helper and case.needs == {"legal": "met", "bond": "open"}
+    assert case.status == CaseStatus.CLOSED and case.closed_at is not None
+    assert f"/support/{case.pk}/" in client.get("/support/?show=mine").content.decode()
+
+
+def test_the_demo_opens_a_case_for_responder4_on_a_confirmed_incident(world):
+    from rapidresponse.incidents.models import State
+    from rapidresponse.web import demo_support
+
+    incident = world["incident"]
+    incident.state = State.CONFIRMED
+    incident.save()
+    responder("responder4", ("family_support",), zones=[world["zones"].van_nuys])
+    make_staff("coordinator", Role.COORDINATOR)
+    demo_support.seed_partners()
+    case = demo_support.seed_case()
+    assert case is not None and case.assigned.user.username == "responder4"
+    assert Partner.objects.count() == 3
+    assert demo_support.seed_case() is None  # once
+    helper = signed_in_client(case.assigned.user)
+    assert helper.get(f"/support/{case.pk}/").status_code == 200

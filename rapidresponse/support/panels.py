@@ -20,8 +20,8 @@ from rapidresponse.support.queries import decrypt_or_blank
 def detention_rows(request: HttpRequest, incident: Incident) -> list[dict[str, Any]]:
     staff = staff_of(request.user)
     rows = []
-    for d in Detention.objects.filter(incident=incident):
-        case = SupportCase.objects.filter(detention=d).first()
+    for d in Detention.objects.filter(incident=incident).select_related("case"):
+        case: SupportCase | None = getattr(d, "case", None)
         rows.append({"detention": d, "notes": decrypt_or_blank(d.notes_encrypted),
                      "case": case,
                      "case_visible": case is not None and may_see_case(staff, case)})

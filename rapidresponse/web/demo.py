@@ -175,6 +175,7 @@ def seed(members: int = 200) -> dict[str, int]:
         # A demo seeded before responders had profiles and shifts gets them now.
         demo_responders.seed_responders(_create_user)
         demo_support.seed_partners()
+        demo_support.seed_case()
         return {"zones": Zone.objects.count(), "members": Member.objects.count()}
     rng = random.Random(2026)
     region = Zone.objects.create(name=REGION)
@@ -225,5 +226,6 @@ def seed(members: int = 200) -> dict[str, int]:
         count += 1
     demo_responders.seed_responders(_create_user)
     demo_support.seed_partners()
+    demo_support.seed_case()
     Member.objects.update(consent_at=timezone.now())
     return {"zones": Zone.objects.count(), "members": Member.objects.count()}
