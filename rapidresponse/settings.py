@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "rapidresponse.responders",
     "rapidresponse.dispatch",
     "rapidresponse.evidence",
+    "rapidresponse.support",
     "rapidresponse.web",
 ]
 
@@ -499,6 +500,7 @@ RETENTION_SHIFT_DAYS = env_int("RETENTION_SHIFT_DAYS", 90)
 RETENTION_DISPATCH_DAYS = env_int("RETENTION_DISPATCH_DAYS", 90)
 RETENTION_EVIDENCE_DAYS = env_int("RETENTION_EVIDENCE_DAYS", 90)
 RETENTION_RELEASED_EVIDENCE_DAYS = env_int("RETENTION_RELEASED_EVIDENCE_DAYS", 30)
+RETENTION_SUPPORT_CASE_DAYS = env_int("RETENTION_SUPPORT_CASE_DAYS", 90)
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
 
 LOGGING = {

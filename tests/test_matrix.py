@@ -35,6 +35,8 @@ from rapidresponse.delivery.models import Delivery, Status
 from rapidresponse.dispatch.models import Assignment, Dispatch
 from rapidresponse.evidence.actions import do_upload
 from rapidresponse.incidents.actions import do_record_verification
+from rapidresponse.support.actions import do_open_case, do_record_detention
+from rapidresponse.support.models import Partner
 from tests.codes_support import current
 from tests.conftest import BOYLE, Persona, make_member, make_staff, persona
 from tests.responders_support import responder, shift
@@ -244,6 +246,28 @@ PAGES = [
                                                       302, 302, 403, 403, 200, 200, 404, 404, 200),
     page("evidence_release", "POST", "/evidence/incidents/{incident}/release/",
                                                       302, 302, 403, 403, 403, 302, 404, 403, 302),
+    # Family support: coordinators of the zone and family-support volunteers (none of the
+    # other personas has the skill); everyone else: 404. Detentions: console staff of the
+    # incident's zone; opening a second case for one detention is refused (400).
+    page("support_cases", "GET", "/support/",         302, 302, 404, 404, 404, 200, 200, 404, 200),
+    page("support_case", "GET", "/support/{case}/",   302, 302, 404, 404, 404, 200, 404, 404, 200),
+    page("support_case_action", "POST", "/support/{case}/note/",
+                                                      302, 302, 404, 404, 404, 302, 404, 404, 302,
+         note="Called the legal aid line"),
+    page("support_partners", "GET", "/support/partners/",
+                                                      302, 302, 404, 404, 404, 200, 200, 404, 200),
+    page("support_partners", "POST", "/support/partners/",
+                                                      302, 302, 404, 404, 404, 400, 400, 404, 400),
+    page("support_partner", "GET", "/support/partners/{partner}/",
+                                                      302, 302, 404, 404, 404, 200, 404, 404, 200),
+    page("support_partner_delete", "POST", "/support/partners/{partner}/delete/",
+                                                      302, 302, 404, 404, 404, 302, 404, 404, 302),
+    page("support_detention", "POST", "/support/incidents/{incident}/detention/",
+                                                      302, 302, 404, 404, 302, 302, 404, 404, 302,
+         people="1"),
+    page("support_open_case", "POST", "/support/detentions/{detention}/case/",
+                                                      302, 302, 404, 404, 400, 400, 404, 404, 400,
+         consent="on", language="es"),
     # The verifier's pages (dispatchers and coordinators may verify too).
     page("verify_list", "GET", "/verify/",            302, 302, 403, 200, 200, 200, 200, 200, 200),
     page("verify", "GET", "/verify/{incident}/",      302, 302, 403, 200, 200, 200, 404, 404, 200),
@@ -396,11 +420,16 @@ def build_world() -> dict[str, Any]:
     Assignment.objects.create(dispatch=sent, staff=observer)
     evidence = do_upload(incident, observer.user,
                          SimpleUploadedFile("photo.png", PHOTO, "image/png"))
-    return {"dispatch": sent.pk, "evidence": evidence.pk, "zones": zones, "incident": incident.pk,
-            "confirmed": confirmed.pk,
-            "alert": alert.pk, "member": maria.pk, "delivery": delivery.pk,
+    detention = do_record_detention(confirmed, typist, people=1, detained_at="")
+    case = do_open_case(detention, typist, consent=True, language="es", needs=["legal"])
+    partner = Partner.objects.create(name="Legal aid", services=["legal"], languages=["es"],
+                                     zone=zones.boyle)
+    return {"dispatch": sent.pk, "evidence": evidence.pk, "zones": zones,
+            "incident": incident.pk, "confirmed": confirmed.pk, "alert": alert.pk,
+            "member": maria.pk, "delivery": delivery.pk,
             "thread": thread.pk, "maria": maria, "responder": observer.pk,
-            "training": training.pk, "schedule": schedule.pk}
+            "training": training.pk, "schedule": schedule.pk, "detention": detention.pk,
+            "case": case.pk, "partner": partner.pk}
 
 
 def member_signed_in(member: Any) -> Client:

@@ -12,4 +12,5 @@ CATEGORIES = {
     "staff": _("Staff accounts and sign-in"),
     "audit": _("Audit log"),
     "evidence": _("Evidence: photos, video, audio and notes, and their custody log"),
+    "support": _("Family support: detentions, support cases and their notes"),
 }

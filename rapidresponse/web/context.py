@@ -7,6 +7,7 @@ from django.utils.functional import SimpleLazyObject
 
 from rapidresponse.accounts.access import role_of, staff_of
 from rapidresponse.accounts.secondfactor import is_verified
+from rapidresponse.support.access import has_family_support
 from rapidresponse.zones.outlines import outlines
 
 
@@ -22,9 +23,17 @@ def network(request: HttpRequest) -> dict[str, Any]:
         # Pages about the whole network are in the menu of network-wide staff only.
         "network_wide": verified and bool(getattr(staff_of(user), "network_wide", False)),
         "signing_in": signed_in and not verified,
+        # Family-support volunteers see the cases in their menu (asked only when shown).
+        "family_support": SimpleLazyObject(
+            lambda: verified and _family_support(user)),
         "map_tile_url": settings.MAP_TILE_URL,
         "map_tile_attribution": settings.MAP_TILE_ATTRIBUTION if settings.MAP_TILE_URL else "",
         "map_tile_max_zoom": settings.MAP_TILE_MAX_ZOOM,
         # Computed only on pages with a map (the template asks for it).
         "map_zones_json": SimpleLazyObject(lambda: json.dumps(outlines())),
     }
+
+
+def _family_support(user: Any) -> bool:
+    staff = staff_of(user)
+    return staff is not None and has_family_support(staff)

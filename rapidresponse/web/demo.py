@@ -19,7 +19,7 @@ from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.lib import geo
 from rapidresponse.members.actions import MemberInput, do_create_member, place_from_point
 from rapidresponse.members.models import Member
-from rapidresponse.web import demo_responders
+from rapidresponse.web import demo_responders, demo_support
 from rapidresponse.zones.models import Zone, ZoneCell
 
 PASSWORD = "rapid-demo"
@@ -183,6 +183,8 @@ def seed(members: int = 200) -> dict[str, int]:
         # A demo seeded before responders had profiles and shifts gets them now.
         demo_responders.seed_responders(_create_user)
         _demo_witnesses()
+        demo_support.seed_partners()
+        demo_support.seed_case()
         return {"zones": Zone.objects.count(), "members": Member.objects.count()}
     rng = random.Random(2026)
     region = Zone.objects.create(name=REGION)
@@ -233,5 +235,7 @@ def seed(members: int = 200) -> dict[str, int]:
         count += 1
     demo_responders.seed_responders(_create_user)
     _demo_witnesses()
+    demo_support.seed_partners()
+    demo_support.seed_case()
     Member.objects.update(consent_at=timezone.now())
     return {"zones": Zone.objects.count(), "members": Member.objects.count()}

@@ -37,6 +37,7 @@ urlpatterns = [
     # Before the incident actions (console/incidents/<id>/<name>/): its own pages.
     path("", include("rapidresponse.dispatch.urls")),
     path("", include("rapidresponse.evidence.urls")),
+    path("", include("rapidresponse.support.urls")),
     path("console/", incident_views.console, name="console"),
     path("console/queue/", incident_views.console_queue, name="console_queue"),
     path("console/reports/new/", incident_views.phone_report, name="phone_report"),
