@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "rapidresponse.alerts",
     "rapidresponse.incidents",
     "rapidresponse.responders",
+    "rapidresponse.switchboard",
     "rapidresponse.web",
 ]
 
@@ -408,6 +409,13 @@ NETWORK_NAME = env_str("NETWORK_NAME", "Rapid Response Network")
 # The name an authenticator app shows next to a staff member's code.
 OTP_TOTP_ISSUER = NETWORK_NAME
 HOTLINE_NUMBER = env_str("HOTLINE_NUMBER", "+12135550100")
+# The voice hotline (switchboard): how long the dispatchers' phones ring at each stage, and
+# the longest message a caller may leave when nobody answers.
+VOICE_RING_SECONDS = env_int("VOICE_RING_SECONDS", 20)
+VOICE_MESSAGE_SECONDS = env_int("VOICE_MESSAGE_SECONDS", 120)
+# Routing: a new report or SMS conversation not taken within this many minutes is offered to
+# the backups, then after as long again to the coordinators.
+ROUTING_ESCALATE_MINUTES = env_int("ROUTING_ESCALATE_MINUTES", 3)
 H3_MEMBER_RESOLUTION = 8
 H3_REPORT_RESOLUTION = 9
 H3_PUBLIC_RESOLUTION = 7
@@ -466,6 +474,8 @@ RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 365)
 RETENTION_INCIDENT_DETAILS_DAYS = env_int("RETENTION_INCIDENT_DETAILS_DAYS", 30)
 RETENTION_FORMER_STAFF_DAYS = env_int("RETENTION_FORMER_STAFF_DAYS", 90)
 RETENTION_SHIFT_DAYS = env_int("RETENTION_SHIFT_DAYS", 90)
+RETENTION_VOICEMAIL_DAYS = env_int("RETENTION_VOICEMAIL_DAYS", 30)
+RETENTION_ROUTING_DAYS = env_int("RETENTION_ROUTING_DAYS", 30)
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
 
 LOGGING = {

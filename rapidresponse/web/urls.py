@@ -34,6 +34,7 @@ urlpatterns = [
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("", include("rapidresponse.accounts.urls")),
     path("", include("rapidresponse.responders.urls")),
+    path("", include("rapidresponse.switchboard.urls")),
     path("console/", incident_views.console, name="console"),
     path("console/queue/", incident_views.console_queue, name="console_queue"),
     path("console/reports/new/", incident_views.phone_report, name="phone_report"),
