@@ -461,3 +461,14 @@ def test_an_sms_conversation_left_for_a_dispatcher_is_offered_network_wide(twili
                for m in twilio.messages)
     console = signed_in_client(desk["diego"].user).get("/console/").content.decode()
     assert "Waiting to be taken" in console and f"SMS conversation #{thread.pk}" in console
+
+
+def test_a_report_a_dispatcher_typed_in_is_theirs_and_offered_to_nobody(
+        twilio, desk, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        report(BOYLE, source="phone", actor=desk["diego"].user)
+    offer = Offer.objects.get()
+    assert offer.claimed_by == desk["diego"].user and offer.offered_to.count() == 0
+    outbox.drain()
+    assert twilio.messages == []
+    assert do_escalate(offer.offered_at + timedelta(minutes=10)) == 0

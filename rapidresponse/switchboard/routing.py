@@ -8,7 +8,8 @@ A drill's offers are drills too: the outbox sends them to the console backend on
 
 Nobody takes it within ROUTING_ESCALATE_MINUTES → the backups; as long again → the
 coordinators who work the zone (none: the network-wide coordinators). Each stage once; a
-stage with nobody in it passes straight to the next. The first to take it (from the incident
+stage with nobody in it passes straight to the next. A report a dispatcher typed in is
+theirs: taken at once, offered to nobody. The first to take it (from the incident
 page or the console) claims it for every stage; the others see who did. Escalation stops
 once it is taken, or when the work no longer waits (the incident moved on from "reported",
 the conversation was filed or closed)."""
@@ -122,6 +123,16 @@ def do_offer(kind: str, object_id: int, zone: Zone | None, *, is_drill: bool,
 
 @on_new_incident("switchboard")
 def offer_incident(incident: Incident) -> None:
+    """A report a dispatcher typed in (a phone call, a voicemail) is theirs already: taken
+    by them, offered to nobody."""
+    typist = (incident.reports.order_by("id").values_list("entered_by", flat=True).first())
+    if typist is not None:
+        now = timezone.now()
+        Offer.objects.get_or_create(
+            kind=OfferKind.INCIDENT, object_id=incident.pk, stage=OfferStage.PRIMARY,
+            defaults={"zone": incident.zone, "is_drill": incident.is_drill, "offered_at": now,
+                      "claimed_by_id": typist, "claimed_at": now})
+        return
     do_offer(OfferKind.INCIDENT, incident.pk, incident.zone, is_drill=incident.is_drill)
 
 
