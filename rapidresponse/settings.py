@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "rapidresponse.dispatch",
     "rapidresponse.evidence",
     "rapidresponse.support",
+    "rapidresponse.switchboard",
     "rapidresponse.web",
 ]
 
@@ -427,6 +428,13 @@ NETWORK_NAME = env_str("NETWORK_NAME", "Rapid Response Network")
 # The name an authenticator app shows next to a staff member's code.
 OTP_TOTP_ISSUER = NETWORK_NAME
 HOTLINE_NUMBER = env_str("HOTLINE_NUMBER", "+12135550100")
+# The voice hotline (switchboard): how long the dispatchers' phones ring at each stage, and
+# the longest message a caller may leave when nobody answers.
+VOICE_RING_SECONDS = env_int("VOICE_RING_SECONDS", 20)
+VOICE_MESSAGE_SECONDS = env_int("VOICE_MESSAGE_SECONDS", 120)
+# Routing: a new report or SMS conversation not taken within this many minutes is offered to
+# the backups, then after as long again to the coordinators.
+ROUTING_ESCALATE_MINUTES = env_int("ROUTING_ESCALATE_MINUTES", 3)
 H3_MEMBER_RESOLUTION = 8
 H3_REPORT_RESOLUTION = 9
 H3_PUBLIC_RESOLUTION = 7
@@ -501,6 +509,8 @@ RETENTION_DISPATCH_DAYS = env_int("RETENTION_DISPATCH_DAYS", 90)
 RETENTION_EVIDENCE_DAYS = env_int("RETENTION_EVIDENCE_DAYS", 90)
 RETENTION_RELEASED_EVIDENCE_DAYS = env_int("RETENTION_RELEASED_EVIDENCE_DAYS", 30)
 RETENTION_SUPPORT_CASE_DAYS = env_int("RETENTION_SUPPORT_CASE_DAYS", 90)
+RETENTION_VOICEMAIL_DAYS = env_int("RETENTION_VOICEMAIL_DAYS", 30)
+RETENTION_ROUTING_DAYS = env_int("RETENTION_ROUTING_DAYS", 30)
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
 
 LOGGING = {

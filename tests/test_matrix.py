@@ -26,6 +26,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from PIL import Image
 
 from rapidresponse.accounts.models import Role
@@ -37,6 +38,7 @@ from rapidresponse.evidence.actions import do_upload
 from rapidresponse.incidents.actions import do_record_verification
 from rapidresponse.support.actions import do_open_case, do_record_detention
 from rapidresponse.support.models import Partner
+from rapidresponse.switchboard.models import Offer, OfferKind, OfferStage, Voicemail
 from tests.codes_support import current
 from tests.conftest import BOYLE, Persona, make_member, make_staff, persona
 from tests.responders_support import responder, shift
@@ -116,6 +118,11 @@ PAGES = [
     page("twilio_sms", "POST", "/hooks/twilio/sms",   403, 403, 403, 403, 403, 403, 403, 403, 403),
     page("twilio_status", "POST", "/hooks/twilio/status",
                                                       403, 403, 403, 403, 403, 403, 403, 403, 403),
+    page("voice", "POST", "/hooks/twilio/voice",      403, 403, 403, 403, 403, 403, 403, 403, 403),
+    page("voice_next", "POST", "/hooks/twilio/voice/next?stage=backup",
+                                                      403, 403, 403, 403, 403, 403, 403, 403, 403),
+    page("voice_recorded", "POST", "/hooks/twilio/voice/recorded",
+                                                      403, 403, 403, 403, 403, 403, 403, 403, 403),
     # The member's own page: signed in with a code, by the member's cookie.
     page("me", "GET", "/me/",                         200, 200, 200, 200, 200, 200, 200, 200, 200),
     page("me_code", "POST", "/me/code/",              400, 400, 400, 400, 400, 400, 400, 400, 400),
@@ -182,6 +189,20 @@ PAGES = [
     page("dead_letters", "GET", "/console/deliveries/dead/",
                                                       302, 302, 403, 403, 200, 200, 200, 200, 200),
     page("delivery_retry", "POST", "/console/deliveries/{delivery}/retry/",
+                                                      302, 302, 403, 403, 302, 302, 404, 404, 302),
+    # The hotline's voicemails have no zone: console staff who are network-wide or on shift
+    # as a dispatcher hear them (nobody of the world is on shift: 404 for zoned staff). Its
+    # recording was already deleted at Twilio (404 for those who may hear it).
+    page("voicemail", "GET", "/console/voicemails/{voicemail}/",
+                                                      302, 302, 403, 403, 404, 404, 404, 404, 200),
+    page("voicemail_recording", "GET", "/console/voicemails/{voicemail}/recording",
+                                                      302, 302, 403, 403, 404, 404, 404, 404, 404),
+    page("voicemail_file", "POST", "/console/voicemails/{voicemail}/file/",
+                                                      302, 302, 403, 403, 404, 404, 404, 404, 400),
+    page("voicemail_dismiss", "POST", "/console/voicemails/{voicemail}/dismiss/",
+                                                      302, 302, 403, 403, 404, 404, 404, 404, 302),
+    # Taking a new report offered to the dispatchers: as the incident's actions.
+    page("offer_take", "POST", "/console/offers/{offer}/take/",
                                                       302, 302, 403, 403, 302, 302, 404, 404, 302),
     # Coordinators: members of their zones; what the database holds: the whole network's.
     page("members", "GET", "/console/members/",       302, 302, 403, 403, 403, 200, 200, 403, 200),
@@ -424,9 +445,14 @@ def build_world() -> dict[str, Any]:
     case = do_open_case(detention, typist, consent=True, language="es", needs=["legal"])
     partner = Partner.objects.create(name="Legal aid", services=["legal"], languages=["es"],
                                      zone=zones.boyle)
-    return {"dispatch": sent.pk, "evidence": evidence.pk, "zones": zones,
-            "incident": incident.pk, "confirmed": confirmed.pk, "alert": alert.pk,
-            "member": maria.pk, "delivery": delivery.pk,
+    voicemail = Voicemail.objects.create(call_sid="CA-matrix", duration=12)
+    offer = Offer.objects.create(kind=OfferKind.INCIDENT, object_id=incident.pk,
+                                 stage=OfferStage.PRIMARY, zone=zones.boyle,
+                                 offered_at=timezone.now())
+    return {"voicemail": voicemail.pk, "offer": offer.pk, "dispatch": sent.pk,
+            "evidence": evidence.pk, "zones": zones, "incident": incident.pk,
+            "confirmed": confirmed.pk,
+            "alert": alert.pk, "member": maria.pk, "delivery": delivery.pk,
             "thread": thread.pk, "maria": maria, "responder": observer.pk,
             "training": training.pk, "schedule": schedule.pk, "detention": detention.pk,
             "case": case.pk, "partner": partner.pk}

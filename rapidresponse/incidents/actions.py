@@ -27,6 +27,7 @@ from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.alerts.actions import do_send_alert, do_send_follow_up
 from rapidresponse.channels.sms import questions
 from rapidresponse.delivery import outbox
+from rapidresponse.incidents import events
 from rapidresponse.incidents.messages import (
     VERIFY_QUESTION,
     dispatch_bodies,
@@ -229,6 +230,7 @@ def do_submit_report(data: ReportInput, *, source: str, actor: Actor = None) -> 
             first_seen_at=data.observed_at, last_report_at=now)
         audit.record(actor, "incident.created", incident, to_state=State.REPORTED,
                      source=source)
+        events.new_incident(incident)
     else:
         incident.last_report_at = now
         if data.observed_at < incident.first_seen_at:

@@ -36,6 +36,7 @@ from rapidresponse.channels.sms.threads import (
     log_message,
     thread_for,
 )
+from rapidresponse.incidents import events
 from rapidresponse.incidents.actions import build_report_input, do_submit_report
 from rapidresponse.incidents.models import UNVERIFIED_STATES, Report, Source, VerificationRequest
 from rapidresponse.lib import crypto
@@ -102,6 +103,7 @@ def converse(sender: Sender, language: str, text: str) -> str:
         thread.number_encrypted = crypto.encrypt(sender.number)
     incoming = SmsThreadMessage.objects.create(thread=thread, text=text,
                                                direction=SmsThreadMessage.Direction.IN)
+    was_waiting = thread.state == ThreadState.UNPLACED
     now = timezone.now()
     stale = (thread.last_inbound_at is None
              or now - thread.last_inbound_at > CONVERSATION_TIMEOUT)
@@ -144,6 +146,8 @@ def converse(sender: Sender, language: str, text: str) -> str:
                 reply = texts.text("thanks_unplaced", thread.language)
     thread.last_inbound_at = now
     thread.save()
+    if thread.state == ThreadState.UNPLACED and not was_waiting:
+        events.thread_waiting(thread)
     if report is not None:
         SmsThreadMessage.objects.filter(pk=incoming.pk).update(report=report)
     log_message(thread, SmsThreadMessage.Direction.OUT, reply)
