@@ -147,3 +147,25 @@ def test_focus_stays_and_the_title_counts_new_reports(browser, live_server, raid
         f"incident-{raid['verifying'].pk}"
     rows = page.locator("#queue tbody tr").evaluate_all("rs => rs.map(r => r.dataset.state)")
     assert rows == ["reported", "reported", "reported", "verifying", "confirmed"]
+
+
+def test_beside_the_queue_the_dispatches_in_progress_nobody_left_first(client, zone):
+    from rapidresponse.dispatch.models import Assignment, AssignmentStatus, Dispatch
+
+    sign_in(client, make_staff("dispatcher1", "dispatcher").user)
+    observer = make_staff("observer", "responder")
+    asking = Dispatch.objects.create(incident=at(0), skill="legal_observer", count=2, rings=3,
+                                     round_at=timezone.now())
+    Assignment.objects.create(dispatch=asking, staff=observer,
+                              status=AssignmentStatus.CHECKED_IN)
+    stuck = Dispatch.objects.create(incident=at(3), skill="interpreter", count=1, rings=9,
+                                    round_at=timezone.now(), status=Dispatch.Status.EXHAUSTED)
+    Dispatch.objects.create(incident=at(6), skill="legal_observer", count=1, rings=3,
+                            round_at=timezone.now(), status=Dispatch.Status.CLOSED)
+    html = client.get("/console/").content.decode()
+    panel = html[html.index('id="console-dispatches"'):]
+    rows = re.findall(r'data-dispatch="(\d+)"', panel)
+    assert rows == [str(stuck.pk), str(asking.pk)]
+    first = panel[panel.index(f'data-dispatch="{asking.pk}"'):]
+    assert "<td>1 / 2</td>" in first and "<td>1</td>" in first
+    assert "Nobody left to ask" in panel

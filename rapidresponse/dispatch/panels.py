@@ -6,16 +6,39 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Case, Count, Q, Value, When
 from django.http import HttpRequest
 
 from rapidresponse.accounts.access import CONSOLE_ROLES, has_role
 from rapidresponse.accounts.models import Staff
 from rapidresponse.dispatch import actions, witnesses
 from rapidresponse.dispatch.models import Assignment, AssignmentStatus, Dispatch
+from rapidresponse.incidents.access import incidents_in_scope
 from rapidresponse.incidents.models import OPEN_STATES, Incident, State
-from rapidresponse.incidents.panels import incident_panel
+from rapidresponse.incidents.panels import console_panel, incident_panel
 from rapidresponse.responders.models import Skill
 from rapidresponse.responders.sections import phone_section
+
+#: Dispatches shown on the console: every one still asking, filled or with nobody left.
+CONSOLE_LIMIT = 30
+
+
+@console_panel("dispatches", "dispatch/_console_panel.html", order=12)
+def console_dispatches(request: HttpRequest) -> dict[str, Any] | None:
+    """Beside the queue: each dispatch not closed of the viewer's zones, with how many are
+    going and how many are there; those with nobody left first."""
+    if not has_role(request.user, CONSOLE_ROLES):
+        return None
+    live = (Dispatch.objects.exclude(status=Dispatch.Status.CLOSED)
+            .filter(incident__in=incidents_in_scope(request.user))
+            .select_related("incident__zone")
+            .annotate(going=Count("assignments", filter=Q(assignments__status__in=actions.GOING)),
+                      there=Count("assignments",
+                                  filter=Q(assignments__status=AssignmentStatus.CHECKED_IN)))
+            .order_by(Case(When(status=Dispatch.Status.EXHAUSTED, then=Value(0)),
+                           When(status=Dispatch.Status.OPEN, then=Value(1)), default=Value(2)),
+                      "created_at", "id"))
+    return {"dispatches": list(live[:CONSOLE_LIMIT])}
 
 
 @incident_panel("dispatch", "dispatch/_incident_panel.html", order=20)
