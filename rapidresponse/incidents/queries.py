@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Least
 
 from rapidresponse.accounts.access import AnyUser
 from rapidresponse.alerts.actions import has_alert
@@ -20,13 +21,21 @@ PUBLIC_STATES = (State.CONFIRMED,)
 
 
 def with_counts(qs: QuerySet[Incident]) -> QuerySet[Incident]:
+    """The incidents with their report count and what corroborations() needs."""
     return qs.select_related("zone").annotate(
         report_count=Count("reports", distinct=True),
-        # Independent reporters: distinct keys, plus reports without a key.
+        # Reporters: distinct keys (a phone, an email, a browser), plus reports without one.
         keyed_reporters=Count("reports__reporter_key", distinct=True,
                               filter=~Q(reports__reporter_key="")),
         anonymous_reports=Count("reports", distinct=True, filter=Q(reports__reporter_key="")),
-    )
+        # Networks: distinct daily network keys, plus reports without one (texts, calls).
+        keyed_networks=Count("reports__network_key", distinct=True,
+                             filter=~Q(reports__network_key="")),
+        unkeyed_networks=Count("reports", distinct=True, filter=Q(reports__network_key="")),
+        report_cells=Count("reports__cell", distinct=True),
+    ).annotate(independent=Least(F("keyed_reporters") + F("anonymous_reports"),
+                                 F("keyed_networks") + F("unkeyed_networks"),
+                                 F("report_cells")))
 
 
 def console_queue(user: AnyUser | None, include_closed: bool = False) -> QuerySet[Incident]:
@@ -43,8 +52,12 @@ def public_incidents() -> QuerySet[Incident]:
 
 
 def corroborations(incident: Any) -> int:
-    return int(getattr(incident, "keyed_reporters", 0)) + int(
-        getattr(incident, "anonymous_reports", 0))
+    """Independent reporters of an incident (from with_counts): reports count as apart only
+    when they differ in every way we can tell, so the count is the least of distinct
+    reporters (phone, email or browser), distinct client networks (IPv6 /64, IPv4 /24, by a
+    hash of the day) and distinct cells. Thirteen reports from one browser, or from one
+    network with thirteen fresh browsers, or from thirteen phones at one spot, count once."""
+    return int(getattr(incident, "independent", 0) or 0)
 
 
 def public_view(incident: Incident) -> dict[str, Any]:

@@ -95,6 +95,7 @@ def _incident_context(incident: Incident, user: Any) -> dict[str, Any]:
         "previews": queries.previews_for(incident),
         "sms_threads": hotline.threads_for_incident(incident.pk),
         "cents": settings.SMS_SEGMENT_COST_CENTS,
+        "surge_verifiers": settings.SURGE_VERIFIERS_PER_REQUEST,
         "can": transitions.possible(incident),
         # Why this person could not confirm (shown instead of the choice), if so.
         "confirm_refusal": (actions.finding_refusal(incident, user, Outcome.CONFIRMED)
@@ -250,6 +251,7 @@ def send_preview(request: HttpRequest, incident: Incident, step: Step, *,
                      for c, n in preview.by_channel.items()],
         "member_languages": sorted(preview.by_language.items()),
         "cents": settings.SMS_SEGMENT_COST_CENTS,
+        "surge_verifiers": settings.SURGE_VERIFIERS_PER_REQUEST,
         "sends_now": step != Step.CONFIRM or with_mine >= required,
         "with_mine": with_mine, "required": required,
         "fields": {"outcome": Outcome.CONFIRMED, "notes": notes} if step == Step.CONFIRM else {},
