@@ -28,6 +28,7 @@ from rapidresponse.incidents import periodic, surge
 from rapidresponse.incidents.actions import (
     build_report_input,
     corroboration,
+    do_record_verification,
     do_request_verification,
     do_submit_report,
 )
@@ -367,3 +368,19 @@ def test_a_surge_ends_after_the_hold_time(zone, settings):
     Report.objects.update(created_at=later)
     Surge.objects.update(last_over_at=later)
     assert not report_at(spots(1)[0], 50).held
+
+
+def test_a_verifier_who_confirms_a_held_incident_alerts_and_it_leaves_the_review_queue(
+        zone, dispatcher, settings):
+    settings.SURGE_CELL_REPORTS_PER_10MIN = 2
+    neighbour = make_member("Vecina", "es", phone="+12135553100", at=BOYLE)
+    for i, at in enumerate(spots(4)):
+        report = report_at(at, i)
+    incident = report.incident
+    item = dispatcher.client.get(f"/api/v1/incidents/{incident.pk}", **dispatcher.api()).json()
+    assert item["held"] is True
+    assert not Delivery.objects.filter(member=neighbour).exists()
+    do_record_verification(incident, make_staff("checker", "verifier").user, "confirmed")
+    assert Delivery.objects.filter(member=neighbour, message__kind="alert").exists()
+    page = dispatcher.client.get("/console/").content.decode()
+    assert 'class="review-queue"' not in page

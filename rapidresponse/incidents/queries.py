@@ -91,6 +91,7 @@ def staff_view(incident: Incident) -> dict[str, Any]:
         "closed_at": incident.closed_at,
         "report_count": getattr(incident, "report_count", None),
         "corroboration": corroborations(incident),
+        "held": incident.held,
     })
     return data
 

@@ -36,7 +36,7 @@ from rapidresponse.codes import actions as codes
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import Kind
 from rapidresponse.incidents.access import incidents_in_scope
-from rapidresponse.incidents.models import OPEN_STATES, Incident, Report, Surge
+from rapidresponse.incidents.models import UNVERIFIED_STATES, Incident, Report, Surge
 from rapidresponse.lib import crypto, geo
 from rapidresponse.members.models import language_codes
 from rapidresponse.zones.queries import with_ancestors
@@ -130,8 +130,9 @@ def active_surges(now: datetime | None = None) -> list[Surge]:
 
 def console_context(request: HttpRequest) -> dict[str, Any] | None:
     """The console's surge panel: the surges going on, the review queue (held incidents of
-    the zones this person works in), and whether the code-SMS budget is spent."""
-    held = list(incidents_in_scope(request.user).filter(held=True, state__in=OPEN_STATES)
+    the zones this person works in that wait for a verifier), and whether the code-SMS
+    budget is spent."""
+    held = list(incidents_in_scope(request.user).filter(held=True, state__in=UNVERIFIED_STATES)
                 .select_related("zone").order_by("-last_report_at")[:100])
     surges = active_surges()
     codes_held = codes.budget_spent()
