@@ -233,6 +233,15 @@ def test_one_ipv6_64_is_one_reporter_and_another_network_is_another(zone):
     assert corroboration(incident) == 2
 
 
+def test_anonymous_api_reports_from_one_network_count_as_one(zone):
+    for i, at in enumerate(spots(3)):
+        response = Client(REMOTE_ADDR=in_one_64(i)).post(
+            "/api/v1/reports", {"latitude": at[0], "longitude": at[1], "activity": "arrests",
+                                "agency": "ice"}, content_type="application/json")
+        assert response.status_code == 201, response.content
+    assert corroboration(Incident.objects.get()) == 1
+
+
 def test_the_address_is_never_stored_and_its_hash_changes_every_day(zone):
     Client(REMOTE_ADDR="203.0.113.50").post(
         "/report/", {"latitude": BOYLE[0], "longitude": BOYLE[1], "activity": "arrests"})
