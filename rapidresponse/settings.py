@@ -447,6 +447,29 @@ if ALERT_SCOPE not in ("public", "restricted"):
     raise ImproperlyConfigured("ALERT_SCOPE must be 'public' or 'restricted'")
 VERIFICATIONS_REQUIRED = env_int("VERIFICATIONS_REQUIRED", 1)
 VERIFIERS_PER_REQUEST = env_int("VERIFIERS_PER_REQUEST", 3)
+
+# Abuse controls (README, "Floods and false reports"; SECURITY.md).
+# Phone numbers of these countries only (ISO 3166 codes): no code, confirmation or alert is
+# paid for to a number elsewhere (SMS pumping). Texts from anywhere still reach the hotline.
+PHONE_COUNTRIES = [c.upper() for c in env_list("PHONE_COUNTRIES", "US")]
+# Code SMS (sign-up, sign-in, leave) the whole network sends in an hour; over it a code is
+# recorded but not sent, and the console says so.
+CODE_SMS_PER_HOUR = env_int("CODE_SMS_PER_HOUR", 200)
+# The surge breaker: reports in 10 minutes around one place (a cell and its neighbours) or in
+# the whole network above which new reports are held for review; the threshold is also at
+# least SURGE_BASELINE_MULTIPLE times the place's usual 10 minutes over the last week.
+SURGE_CELL_REPORTS_PER_10MIN = env_int("SURGE_CELL_REPORTS_PER_10MIN", 20)
+SURGE_NETWORK_REPORTS_PER_10MIN = env_int("SURGE_NETWORK_REPORTS_PER_10MIN", 200)
+SURGE_BASELINE_MULTIPLE = env_int("SURGE_BASELINE_MULTIPLE", 5)
+# A surge lasts until its place has been under the threshold this long.
+SURGE_HOLD_MINUTES = env_int("SURGE_HOLD_MINUTES", 30)
+# Verifiers one request asks about an incident held in a surge (a flood must not send every
+# verifier out to lures).
+SURGE_VERIFIERS_PER_REQUEST = env_int("SURGE_VERIFIERS_PER_REQUEST", 1)
+if CODE_SMS_PER_HOUR < 0 or min(SURGE_CELL_REPORTS_PER_10MIN, SURGE_NETWORK_REPORTS_PER_10MIN,
+                                 SURGE_BASELINE_MULTIPLE, SURGE_HOLD_MINUTES) < 1:
+    raise ImproperlyConfigured("CODE_SMS_PER_HOUR must be 0 or more, and the SURGE_ settings "
+                               "at least 1")
 MAX_WATCH_RADIUS_M = env_int("MAX_WATCH_RADIUS_M", 5000)
 # Dispatch (responders sent to an incident): the first search radius around the place, how
 # long a round waits for enough YES answers before the radius widens (doubling), and how far

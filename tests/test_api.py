@@ -304,9 +304,10 @@ def test_a_dispatcher_sees_every_open_incident(client, zone, checker, dispatcher
 
 
 def test_a_dispatcher_sees_corroboration_counts(client, zone, dispatcher):
-    incident = submit(contact="+1 213 555 0123")
-    submit(contact="+1 213 555 0123")
-    submit()
+    a, b, c = (geo.center(cell) for cell in geo.children(geo.cell_for(*BOYLE, 8), 9)[:3])
+    incident = submit(a, contact="+1 213 555 0123")
+    submit(b, contact="+1 213 555 0123")
+    submit(c)
     (item,) = client.get("/api/v1/incidents", **dispatcher.api()).json()
     assert item["id"] == incident.pk
     assert item["report_count"] == 3

@@ -22,6 +22,7 @@ from rapidresponse.incidents.actions import (
     do_submit_report,
 )
 from rapidresponse.incidents.models import Incident
+from rapidresponse.lib import geo
 from tests.conftest import BOYLE, fresh_code, make_member, make_staff, persona
 
 NOTES = "Caller saw two vans by the laundromat"
@@ -108,9 +109,10 @@ def test_the_queue_shows_closed_incidents_when_asked(dispatcher, zone, checker):
 
 
 def test_the_queue_counts_reports_and_independent_reporters(dispatcher, zone):
-    incident = submit(contact="+12135550190")
-    submit(contact="+12135550190")
-    submit()
+    a, b, c = (geo.center(cell) for cell in geo.children(geo.cell_for(*BOYLE, 8), 9)[:3])
+    incident = submit(a, contact="+12135550190")
+    submit(b, contact="+12135550190")
+    submit(c)
     html = dispatcher.client.get("/console/queue/").content.decode()
     row = re.search(rf'data-incident="{incident.pk}"[^>]*>(.*?)</tr>', html, re.S)
     assert row is not None

@@ -214,49 +214,61 @@ def test_the_same_email_counts_once_whatever_the_case(zone):
     assert corroboration(first.incident) == 1
 
 
-def test_different_contacts_count_separately(zone):
-    first = submit(contact="+1 213 555 0199")
-    submit(contact="+1 213 555 0198")
+def spots(n: int) -> list[tuple[float, float]]:
+    """n points in distinct resolution-9 cells of the same neighbourhood (one cluster)."""
+    return [geo.center(c) for c in geo.children(geo.cell_for(*BOYLE, 8), 9)[:n]]
+
+
+def test_different_contacts_in_different_cells_count_separately(zone):
+    one, two = spots(2)
+    first = submit(one, contact="+1 213 555 0199")
+    submit(two, contact="+1 213 555 0198")
     assert corroboration(first.incident) == 2
 
 
-def test_anonymous_reports_count_each(zone):
-    first = submit()
-    submit()
-    submit()
+def test_different_contacts_at_the_same_spot_count_once(zone):
+    """Independence counts distinct cells too: many phones at one pin may be one sender."""
+    first = submit(contact="+1 213 555 0199")
+    submit(contact="+1 213 555 0198")
+    assert corroboration(first.incident) == 1
+
+
+def test_anonymous_reports_in_different_cells_count_each(zone):
+    first, *_rest = [submit(at) for at in spots(3)]
     assert corroboration(first.incident) == 3
 
 
 def test_the_same_browser_counts_once(zone):
     browser = Client()
-    for _ in range(3):
-        assert browser.post("/report/", {"latitude": BOYLE[0], "longitude": BOYLE[1],
+    for at in spots(3):
+        assert browser.post("/report/", {"latitude": at[0], "longitude": at[1],
                                          "activity": "arrests"}).status_code == 302
     incident = Incident.objects.get()
     assert incident.reports.count() == 3
     assert corroboration(incident) == 1
 
 
-def test_two_browsers_count_twice(zone):
-    for browser in (Client(), Client()):
-        browser.post("/report/", {"latitude": BOYLE[0], "longitude": BOYLE[1],
-                                  "activity": "arrests"})
+def test_two_browsers_on_two_networks_count_twice(zone):
+    for at, address in zip(spots(2), ("198.51.100.9", "203.0.113.7"), strict=True):
+        Client(REMOTE_ADDR=address).post("/report/", {"latitude": at[0], "longitude": at[1],
+                                                      "activity": "arrests"})
     assert corroboration(Incident.objects.get()) == 2
 
 
-def test_the_same_network_address_does_not_make_reports_one(zone):
-    """Two people on the same wifi are two reporters: the IP address is not an identity."""
-    for browser in (Client(REMOTE_ADDR="198.51.100.9"), Client(REMOTE_ADDR="198.51.100.9")):
-        browser.post("/report/", {"latitude": BOYLE[0], "longitude": BOYLE[1],
-                                  "activity": "arrests"})
-    assert corroboration(Incident.objects.get()) == 2
+def test_two_browsers_on_the_same_network_count_once(zone):
+    """Fresh cookies do not make a client many reporters: its network counts once a day."""
+    for at in spots(2):
+        Client(REMOTE_ADDR="198.51.100.9").post(
+            "/report/", {"latitude": at[0], "longitude": at[1], "activity": "arrests"})
+    assert corroboration(Incident.objects.get()) == 1
 
 
 def test_the_queue_counts_independent_reporters_like_the_incident(zone):
-    first = submit(contact="+1 213 555 0199")
-    submit(contact="+1 213 555 0199")
-    submit()
-    submit()
+    a, b, c, d = spots(4)
+    first = submit(a, contact="+1 213 555 0199")
+    submit(b, contact="+1 213 555 0199")
+    submit(c)
+    submit(d)
     annotated = queries.console_queue(make_staff("everywhere", "dispatcher").user
                                       ).get(pk=first.incident_id)
     assert annotated.report_count == 4

@@ -124,6 +124,8 @@ class IncidentStaff(IncidentPublic):
     closed_at: datetime | None
     report_count: int | None
     corroboration: int
+    # Reports came in during a surge: the incident waits in the review queue.
+    held: bool
 
 
 class ReportView(Closed):

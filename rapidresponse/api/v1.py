@@ -62,7 +62,7 @@ from rapidresponse.incidents import actions as incident_actions
 from rapidresponse.incidents import queries
 from rapidresponse.incidents.access import access_incident
 from rapidresponse.incidents.models import Incident, Source
-from rapidresponse.lib import ratelimit
+from rapidresponse.lib import net, ratelimit
 from rapidresponse.members import actions as member_actions
 
 api = NinjaAPI(title="Rapid Response API", version="1", urls_namespace="api-v1",
@@ -141,8 +141,11 @@ def create_report(request: HttpRequest, payload: ReportIn) -> Any:
     source = Source.API
     if staff and payload.source in (Source.PHONE, Source.API):
         source = Source(payload.source)
-    report = incident_actions.do_submit_report(
-        incident_actions.build_report_input(data), source=source, actor=user)
+    report_input = incident_actions.build_report_input(data)
+    if not staff:
+        # Staff enter what others told them: their own network says nothing of the reporter.
+        report_input.network = net.client_network(request)
+    report = incident_actions.do_submit_report(report_input, source=source, actor=user)
     return 201, {"report_id": report.pk, "incident_id": report.incident_id}
 
 

@@ -3,8 +3,10 @@
     do_issue_code(PURPOSE, Destination.contact_point(contact), payload={...}) -> OneTimeCode
         a new code for the purpose, sent through the outbox; its `public_id` is what a page
         shows (/code/<public_id>/). Earlier codes of the purpose to the same destination (or
-        member) stop working. Over CODES_PER_DESTINATION_PER_HOUR the code is recorded but
-        not sent, and earlier ones keep working: the caller's page answers the same.
+        member) stop working. Over CODES_PER_DESTINATION_PER_HOUR, over the network's
+        CODE_SMS_PER_HOUR (`budget_spent`), or to a phone outside PHONE_COUNTRIES, the code
+        is recorded but not sent, and earlier ones keep working: the caller's page answers
+        the same, so none of these tells a visitor anything.
     do_check_code(public_id, code, purposes=(...)) -> Checked | None
     do_check_latest_code(PURPOSE, Destination.typed(kind, raw), code) -> Checked | None
         for pages where someone types their phone or email again instead of carrying an id.
@@ -17,12 +19,14 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -33,7 +37,10 @@ from rapidresponse.codes.models import OneTimeCode
 from rapidresponse.delivery import outbox
 from rapidresponse.delivery.models import Kind
 from rapidresponse.lib import crypto
-from rapidresponse.members.models import ContactPoint, Member
+from rapidresponse.members.contacts import PHONE_KINDS, phone_allowed
+from rapidresponse.members.models import Channel, ContactPoint, Member
+
+log = logging.getLogger(__name__)
 
 CODES_PER_DESTINATION_PER_HOUR = 5
 CODE_DIGITS = 6
@@ -65,6 +72,30 @@ def sent_recently(index: str) -> int:
         created_at__gte=timezone.now() - timedelta(hours=1)).count()
 
 
+def code_sms_last_hour() -> int:
+    """Code SMS the whole network sent in the last hour."""
+    return OneTimeCode.objects.filter(
+        channel=Channel.SMS, throttled=False,
+        created_at__gte=timezone.now() - timedelta(hours=1)).count()
+
+
+def budget_spent() -> bool:
+    """Whether the hourly budget of code SMS (CODE_SMS_PER_HOUR) is used up: then codes are
+    recorded but not sent by SMS, and the console says so."""
+    return code_sms_last_hour() >= settings.CODE_SMS_PER_HOUR
+
+
+def _why_not_sent(to: Destination, contact: ContactPoint) -> str:
+    """Why this code is not sent ("" when it is)."""
+    if sent_recently(to.index) >= CODES_PER_DESTINATION_PER_HOUR:
+        return "destination"
+    if contact.kind in PHONE_KINDS and not phone_allowed(contact.value):
+        return "country"
+    if contact.kind == Channel.SMS and budget_spent():
+        return "budget"
+    return ""
+
+
 @transaction.atomic
 def do_issue_code(purpose: Purpose, to: Destination, *,
                   payload: dict[str, Any] | None = None) -> OneTimeCode:
@@ -81,8 +112,17 @@ def do_issue_code(purpose: Purpose, to: Destination, *,
         destination_index=to.index, member=contact.member, contact=contact,
         code_hash=_hash(public_id, code), created_at=now, expires_at=now + purpose.ttl,
         payload_encrypted=crypto.encrypt(json.dumps(payload)) if payload else "",
-        throttled=sent_recently(to.index) >= CODES_PER_DESTINATION_PER_HOUR)
-    if not record.throttled:
+    )
+    why_not = _why_not_sent(to, contact)
+    record.throttled = bool(why_not)
+    if why_not:
+        # No number, no purpose that names a person: a line an operator can act on.
+        log.warning("one-time code not sent (%s): %s", why_not,
+                    {"destination": "over its hourly limit",
+                     "country": "a phone outside PHONE_COUNTRIES",
+                     "budget": f"the network's CODE_SMS_PER_HOUR ({settings.CODE_SMS_PER_HOUR}) "
+                               "is spent"}[why_not])
+    else:
         # The newest code is the one that works: an earlier one not yet sent is not sent.
         (OneTimeCode.objects
          .filter(Q(destination_index=to.index) | Q(member=contact.member),

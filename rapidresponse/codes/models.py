@@ -34,7 +34,8 @@ class OneTimeCode(models.Model):
     secret_encrypted = models.TextField(blank=True)
     # What the purpose needs once the code is confirmed (JSON, encrypted); erased when used.
     payload_encrypted = models.TextField(blank=True)
-    # Over the destination's hourly limit: recorded (the page answers the same) but not sent.
+    # Recorded (the page answers the same) but not sent: over the destination's hourly limit,
+    # over the network's hourly budget of code SMS, or to a country outside PHONE_COUNTRIES.
     throttled = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -46,6 +47,8 @@ class OneTimeCode(models.Model):
         indexes = [
             models.Index(fields=["destination_index", "created_at"], name="code_destination"),
             models.Index(fields=["expires_at"], name="code_expiry"),
+            # The network's hourly budget of code SMS counts by these.
+            models.Index(fields=["channel", "created_at"], name="code_channel"),
         ]
 
     def __str__(self) -> str:

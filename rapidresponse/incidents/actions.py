@@ -27,7 +27,7 @@ from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.alerts.actions import do_send_alert, do_send_follow_up
 from rapidresponse.channels.sms import questions
 from rapidresponse.delivery import outbox
-from rapidresponse.incidents import events
+from rapidresponse.incidents import events, surge
 from rapidresponse.incidents.messages import (
     VERIFY_QUESTION,
     dispatch_bodies,
@@ -45,7 +45,7 @@ from rapidresponse.incidents.models import (
     Verification,
     VerificationRequest,
 )
-from rapidresponse.incidents.queries import facts_of
+from rapidresponse.incidents.queries import corroborations, facts_of, with_counts
 from rapidresponse.incidents.transitions import RULED_OUT, TABLE, Step, allowed
 from rapidresponse.lib import crypto, geo
 from rapidresponse.lib.errors import InvalidInput
@@ -100,6 +100,9 @@ class ReportInput:
     language: str = "en"
     is_drill: bool = False
     reporter_token: str = ""
+    # The client's network (lib.net.client_network) for a web or API report: hashed with a
+    # key of the day into Report.network_key, never stored as it is.
+    network: str = ""
 
 
 def _int_field(raw: Any, name: str, low: int, high: int, errors: dict[str, str]) -> int | None:
@@ -221,7 +224,10 @@ def find_cluster(data: ReportInput, now: datetime) -> Incident | None:
 
 @transaction.atomic
 def do_submit_report(data: ReportInput, *, source: str, actor: Actor = None) -> Report:
+    """Take a report (never refused here): cluster it into an incident, and hold both for
+    review when it arrives in a surge (surge.py)."""
     now = timezone.now()
+    verdict = surge.check(data.cell, now)
     incident = find_cluster(data, now)
     if incident is None:
         incident = Incident.objects.create(
@@ -238,6 +244,15 @@ def do_submit_report(data: ReportInput, *, source: str, actor: Actor = None) -> 
         if incident.agency == Agency.UNKNOWN and data.agency != Agency.UNKNOWN:
             incident.agency = data.agency
         incident.save(update_fields=["last_report_at", "first_seen_at", "agency", "updated_at"])
+    if verdict.held and not incident.held:
+        incident.held = True
+        Incident.objects.filter(pk=incident.pk).update(held=True)
+        audit.record(None, "incident.held", incident,
+                     scope="network" if all(s.cell is None for s in verdict.surges)
+                     else "place")
+    for current in verdict.surges:
+        if current.notified_at is None:
+            surge.notify(current, incident)
     if data.contact:
         reporter_key = reporter_index_for(data.contact_kind, data.contact)
     elif data.reporter_token:
@@ -251,21 +266,16 @@ def do_submit_report(data: ReportInput, *, source: str, actor: Actor = None) -> 
         agency=data.agency, uniform_text=data.uniform_text, observed_at=data.observed_at,
         vehicles=data.vehicles, equipment_text=data.equipment_text, notes=data.notes,
         contact_encrypted=crypto.encrypt(data.contact) if data.contact else "",
-        reporter_key=reporter_key, entered_by=user, is_drill=data.is_drill)
+        reporter_key=reporter_key, entered_by=user, is_drill=data.is_drill,
+        network_key=surge.network_key(data.network, timezone.localdate(now)),
+        held=verdict.held)
     audit.record(actor, "report.added", incident, report_id=report.pk, source=source)
     return report
 
 
 def corroboration(incident: Incident) -> int:
-    """Independent reports: reports from the same reporter count once."""
-    keys = set()
-    anonymous = 0
-    for key in incident.reports.values_list("reporter_key", flat=True):
-        if key:
-            keys.add(key)
-        else:
-            anonymous += 1
-    return len(keys) + anonymous
+    """Independent reporters (queries.corroborations: distinct phones, networks and cells)."""
+    return corroborations(with_counts(Incident.objects.filter(pk=incident.pk)).get())
 
 
 def _transition(incident: Incident, step: Step, actor: Actor, *, to: str | None = None,
@@ -381,7 +391,10 @@ def do_request_verification(incident: Incident, actor: Actor) -> list[Verificati
     url = settings.PUBLIC_URL + reverse("verify", args=[incident.pk])
     requests = []
     already = set(incident.verification_requests.values_list("verifier_id", flat=True))
-    for verifier in verifiers_for(incident, settings.VERIFIERS_PER_REQUEST):
+    # A flood must not send every verifier out to lures: a held incident asks fewer.
+    limit = (settings.SURGE_VERIFIERS_PER_REQUEST if incident.held
+             else settings.VERIFIERS_PER_REQUEST)
+    for verifier in verifiers_for(incident, limit):
         if verifier.pk in already:
             continue
         assert verifier.member is not None

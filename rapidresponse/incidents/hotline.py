@@ -41,7 +41,7 @@ from rapidresponse.incidents.actions import build_report_input, do_submit_report
 from rapidresponse.incidents.models import UNVERIFIED_STATES, Report, Source, VerificationRequest
 from rapidresponse.lib import crypto
 from rapidresponse.lib.errors import InvalidInput
-from rapidresponse.members.contacts import normalise_phone
+from rapidresponse.members.contacts import normalise_phone, phone_allowed
 from rapidresponse.zones.models import Zone
 
 log = logging.getLogger(__name__)
@@ -169,9 +169,11 @@ def _file(thread: SmsThread, number: str, *, zone_id: int, actor: Actor,
         "observed_at": started if started and timezone.now() - started < timedelta(hours=23)
         else None,
     }
-    if number:
+    if number and phone_allowed(number):
         data["contact"] = number
     else:
+        # No number to call back (or one of a country the network does not send to: the
+        # report is taken all the same, the conversation's index tells its reporter apart).
         data["reporter_token"] = thread.blind_index
     report = do_submit_report(build_report_input(data), source=Source.SMS, actor=actor)
     thread.report = report

@@ -41,6 +41,7 @@ AUDIT_ACTIONS = {
     "incident.place_edited": _("Cross streets edited"),
     "incident.verifiers_stood_down": _("Other verifiers stood down"),
     "incident.expired": _("Expired"),
+    "incident.held": _("Held for review: a surge of reports"),
 }
 
 OPEN_STATES = (State.REPORTED, State.VERIFYING, State.CONFIRMED)
@@ -70,6 +71,9 @@ class Incident(models.Model):
     last_report_at = models.DateTimeField(db_index=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A report came in during a surge (surge.py): the incident waits in the review queue, and
+    # a verification request asks only SURGE_VERIFIERS_PER_REQUEST verifiers.
+    held = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["state", "last_report_at"])]
@@ -101,12 +105,39 @@ class Report(models.Model):
     # Distinguishes independent reporters without identifying them (a keyed hash of the
     # reporter's contact or of a random browser token; never an IP address).
     reporter_key = models.CharField(max_length=64, blank=True)
+    # The client's network (its IPv6 /64 or IPv4 /24) as a keyed hash whose key changes every
+    # day (surge.network_key): reports from one network on one day count as one reporter. The
+    # address itself is never stored. Empty for texts, calls and staff.
+    network_key = models.CharField(max_length=64, blank=True)
+    # Arrived during a surge: held for review with its incident.
+    held = models.BooleanField(default=False)
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     is_drill = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["created_at"], name="report_created"),
+                   models.Index(fields=["cell", "created_at"], name="report_cell_created")]
+
+
+class Surge(models.Model):
+    """Far more reports than usual around one place (a resolution-8 cell and its neighbours)
+    or in the whole network (`cell` null). While it lasts, new reports there are held for
+    review (surge.py); the on-call dispatchers are told once."""
+
+    cell = models.BigIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    # The last time the rate was over the threshold: the surge lasts SURGE_HOLD_MINUTES more.
+    last_over_at = models.DateTimeField(db_index=True)
+    # Reports in 10 minutes at the highest, and reports held.
+    peak = models.PositiveIntegerField(default=0)
+    held_reports = models.PositiveIntegerField(default=0)
+    # When the on-call dispatchers were sent a text about it (once per surge).
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Surge {self.pk}"
 
 
 class VerificationRequest(models.Model):

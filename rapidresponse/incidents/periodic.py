@@ -11,7 +11,13 @@ from rapidresponse.alerts.models import Alert
 from rapidresponse.delivery.models import Message
 from rapidresponse.incidents.actions import do_expire_stale
 from rapidresponse.incidents.holds import held_q
-from rapidresponse.incidents.models import OPEN_STATES, Incident, Report, Verification
+from rapidresponse.incidents.models import (
+    OPEN_STATES,
+    Incident,
+    Report,
+    Surge,
+    Verification,
+)
 from rapidresponse.jobs.registry import not_personal, periodic, personal_data, retention
 from rapidresponse.jobs.retention import deleted
 
@@ -24,14 +30,22 @@ def expire() -> None:
 
 
 @retention("report_details", model="incidents.Report",
-           rule=_("notes, free text, contact and reporter key erased after "
+           rule=_("notes, free text, contact, reporter key and network key erased after "
                 "RETENTION_REPORT_DETAILS_DAYS; the report is deleted with its incident"))
 def report_details(now: datetime) -> int:
     cutoff = now - timedelta(days=settings.RETENTION_REPORT_DETAILS_DAYS)
     return Report.objects.filter(created_at__lt=cutoff).exclude(
         notes="", contact_encrypted="", location_text="", uniform_text="", equipment_text="",
-        reporter_key="").update(notes="", contact_encrypted="", location_text="",
-                                uniform_text="", equipment_text="", reporter_key="")
+        reporter_key="", network_key="").update(
+            notes="", contact_encrypted="", location_text="", uniform_text="",
+            equipment_text="", reporter_key="", network_key="")
+
+
+@retention("surges", model="incidents.Surge",
+           rule=_("surges of reports deleted RETENTION_REPORT_DETAILS_DAYS after they ended"))
+def surges(now: datetime) -> int:
+    return deleted(Surge.objects.filter(
+        last_over_at__lt=now - timedelta(days=settings.RETENTION_REPORT_DETAILS_DAYS)))
 
 
 @retention("incidents", model="incidents.Incident",
@@ -72,10 +86,14 @@ personal_data(
     retention=("incidents", "incident_details"))
 personal_data(
     "incidents.Report", fields=("cell", "location_text", "uniform_text", "equipment_text",
-                                "notes", "contact_encrypted", "reporter_key", "entered_by"),
-    category="reports", purpose=_("what someone reported, for dispatchers and verifiers only"),
+                                "notes", "contact_encrypted", "reporter_key", "network_key",
+                                "entered_by"),
+    category="reports", purpose=_("what someone reported, for dispatchers and verifiers only; "
+                                  "the reporter's and network's keys tell independent "
+                                  "reporters apart"),
     protection=_("free text never reaches an alert; contact encrypted (Fernet); the reporter "
-               "as a keyed hash, never an IP address; erased after "
+               "as a keyed hash, the client's network (IPv6 /64, IPv4 /24) as a hash under a "
+               "key that changes every day, never an IP address; erased after "
                "RETENTION_REPORT_DETAILS_DAYS"), retention=("report_details", "incidents"),
     encrypted=("contact_encrypted",))
 personal_data(
@@ -92,5 +110,8 @@ personal_data(
     purpose=_("the alert as it was sent: its area, and who confirmed it"),
     protection=_("a resolution-8 cell; the area's name, cross streets erased after "
                "RETENTION_INCIDENT_DETAILS_DAYS"), retention=("incidents", "incident_details"))
+not_personal("incidents.Surge", fields=("cell", "peak", "held_reports"),
+             why=_("how many reports came from around a resolution-8 cell: a count, no "
+                   "reporter"))
 not_personal("alerts.AlertCell", fields=("cell",),
              why=_("the cells around an alert, with their distance, for the fan-out"))

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Least
 
 from rapidresponse.accounts.access import AnyUser
 from rapidresponse.alerts.actions import has_alert
@@ -20,13 +21,21 @@ PUBLIC_STATES = (State.CONFIRMED,)
 
 
 def with_counts(qs: QuerySet[Incident]) -> QuerySet[Incident]:
+    """The incidents with their report count and what corroborations() needs."""
     return qs.select_related("zone").annotate(
         report_count=Count("reports", distinct=True),
-        # Independent reporters: distinct keys, plus reports without a key.
+        # Reporters: distinct keys (a phone, an email, a browser), plus reports without one.
         keyed_reporters=Count("reports__reporter_key", distinct=True,
                               filter=~Q(reports__reporter_key="")),
         anonymous_reports=Count("reports", distinct=True, filter=Q(reports__reporter_key="")),
-    )
+        # Networks: distinct daily network keys, plus reports without one (texts, calls).
+        keyed_networks=Count("reports__network_key", distinct=True,
+                             filter=~Q(reports__network_key="")),
+        unkeyed_networks=Count("reports", distinct=True, filter=Q(reports__network_key="")),
+        report_cells=Count("reports__cell", distinct=True),
+    ).annotate(independent=Least(F("keyed_reporters") + F("anonymous_reports"),
+                                 F("keyed_networks") + F("unkeyed_networks"),
+                                 F("report_cells")))
 
 
 # The console's order: what waits for someone first (a new report, then one being
@@ -57,8 +66,12 @@ def public_incidents() -> QuerySet[Incident]:
 
 
 def corroborations(incident: Any) -> int:
-    return int(getattr(incident, "keyed_reporters", 0)) + int(
-        getattr(incident, "anonymous_reports", 0))
+    """Independent reporters of an incident (from with_counts): reports count as apart only
+    when they differ in every way we can tell, so the count is the least of distinct
+    reporters (phone, email or browser), distinct client networks (IPv6 /64, IPv4 /24, by a
+    hash of the day) and distinct cells. Thirteen reports from one browser, or from one
+    network with thirteen fresh browsers, or from thirteen phones at one spot, count once."""
+    return int(getattr(incident, "independent", 0) or 0)
 
 
 def public_view(incident: Incident) -> dict[str, Any]:
@@ -92,6 +105,7 @@ def staff_view(incident: Incident) -> dict[str, Any]:
         "closed_at": incident.closed_at,
         "report_count": getattr(incident, "report_count", None),
         "corroboration": corroborations(incident),
+        "held": incident.held,
     })
     return data
 

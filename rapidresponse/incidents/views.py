@@ -33,7 +33,7 @@ from rapidresponse.incidents.access import (
     incidents_to_verify,
 )
 from rapidresponse.incidents.forms import report_context
-from rapidresponse.incidents.models import Incident, Outcome, Source
+from rapidresponse.incidents.models import UNVERIFIED_STATES, Incident, Outcome, Source
 from rapidresponse.incidents.transitions import Step
 from rapidresponse.lib import geo
 from rapidresponse.lib.errors import InvalidInput
@@ -103,6 +103,8 @@ def _incident_context(incident: Incident, user: Any) -> dict[str, Any]:
         "previews": queries.previews_for(incident),
         "sms_threads": hotline.threads_for_incident(incident.pk),
         "cents": settings.SMS_SEGMENT_COST_CENTS,
+        "surge_verifiers": settings.SURGE_VERIFIERS_PER_REQUEST,
+        "unverified_states": UNVERIFIED_STATES,
         "can": transitions.possible(incident),
         # Why this person could not confirm (shown instead of the choice), if so.
         "confirm_refusal": (actions.finding_refusal(incident, user, Outcome.CONFIRMED)
@@ -258,6 +260,8 @@ def send_preview(request: HttpRequest, incident: Incident, step: Step, *,
                      for c, n in preview.by_channel.items()],
         "member_languages": sorted(preview.by_language.items()),
         "cents": settings.SMS_SEGMENT_COST_CENTS,
+        "surge_verifiers": settings.SURGE_VERIFIERS_PER_REQUEST,
+        "unverified_states": UNVERIFIED_STATES,
         "sends_now": step != Step.CONFIRM or with_mine >= required,
         "with_mine": with_mine, "required": required,
         "fields": {"outcome": Outcome.CONFIRMED, "notes": notes} if step == Step.CONFIRM else {},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import date
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -48,6 +49,15 @@ def reporter_index(kind: str, normalised: str) -> str:
     still cannot tell which member made a report or texted the hotline."""
     key = settings.REPORTER_INDEX_KEY.encode()
     return hmac.new(key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+
+
+def daily_index(kind: str, value: str, day: date) -> str:
+    """A keyed hash whose key changes every day (derived from REPORTER_INDEX_KEY and the
+    date): equal values on one day match, and nothing joins one day's hashes with the
+    next's. For what must never be kept (a client's network), only told apart."""
+    day_key = hmac.new(settings.REPORTER_INDEX_KEY.encode(), f"day:{day.isoformat()}".encode(),
+                       hashlib.sha256).digest()
+    return hmac.new(day_key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def token_hash(token: str) -> str:

@@ -68,6 +68,11 @@ def disk(cell: int, k: int) -> list[int]:
     return [h3.str_to_int(c) for c in h3.grid_disk(to_str(cell), k)]
 
 
+def children(cell: int, res: int) -> list[int]:
+    """The cells of resolution `res` inside `cell`."""
+    return [h3.str_to_int(c) for c in h3.cell_to_children(to_str(cell), res)]
+
+
 def rings(cell: int, k: int) -> Iterable[tuple[int, int]]:
     """(cell, distance) for every cell within k rings of the centre."""
     origin = to_str(cell)

@@ -97,3 +97,14 @@ def client_key(request: HttpRequest) -> str:
     if isinstance(address, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
     return str(address)
+
+
+def client_network(request: HttpRequest) -> str:
+    """The client's network: its IPv6 /64 or IPv4 /24 ("" when unknown). What tells
+    reporters apart (one household, one office, one phone's carrier NAT is one network);
+    only ever kept as a daily keyed hash."""
+    address = client_address(request)
+    if address is None:
+        return ""
+    bits = 64 if isinstance(address, ipaddress.IPv6Address) else 24
+    return str(ipaddress.ip_interface(f"{address}/{bits}").network)

@@ -20,6 +20,7 @@ from rapidresponse.lib.errors import InvalidInput
 from rapidresponse.members.contacts import (
     CHOOSABLE_CHANNELS,
     PHONE_KINDS,
+    check_phone_country,
     find_contacts,
     index_for,
     normalise,
@@ -270,7 +271,7 @@ def signal_number_for(member: Member, raw: str) -> str | None:
         if phone is None:
             raise ValidationError(_("Give the number you use on Signal."))
         return phone.value
-    number = normalise_phone(raw)
+    number = check_phone_country(normalise_phone(raw))
     if current is not None and current.value == number:
         return number
     # Trying many numbers must not become a way to learn who is on the list.

@@ -9,6 +9,7 @@ import operator
 from functools import reduce
 
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
@@ -35,6 +36,27 @@ def normalise_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_allowed(normalised: str) -> bool:
+    """Whether a number (E.164) belongs to one of PHONE_COUNTRIES: the only numbers the
+    network sends to or keeps as contacts (a number anywhere else may be a premium-rate line
+    an attacker is paid for: SMS pumping)."""
+    try:
+        number = phonenumbers.parse(normalised, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.region_code_for_number(number) in settings.PHONE_COUNTRIES
+
+
+def check_phone_country(normalised: str) -> str:
+    """The number, if the network may use it (phone_allowed); else ValidationError with a
+    message for the person who typed it."""
+    if not phone_allowed(normalised):
+        raise ValidationError(_("We cannot send messages to phone numbers in that country. "
+                                "Give a number from %(countries)s, or an email address.")
+                              % {"countries": ", ".join(settings.PHONE_COUNTRIES)})
+    return normalised
+
+
 def normalise_email(raw: str) -> str:
     value = raw.strip()
     try:
@@ -56,8 +78,10 @@ def same_number(kind: str) -> tuple[str, ...]:
 
 
 def normalise(kind: str, raw: str) -> str:
+    """A phone or email as stored and sent to; a phone number must be of PHONE_COUNTRIES
+    (inbound texts use normalise_phone, which takes any country)."""
     if kind in PHONE_KINDS:
-        return normalise_phone(raw)
+        return check_phone_country(normalise_phone(raw))
     if kind == Channel.EMAIL:
         return normalise_email(raw)
     raise ValidationError(_("Unknown channel."))

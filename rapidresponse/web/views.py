@@ -17,7 +17,7 @@ from rapidresponse.incidents import actions as incident_actions
 from rapidresponse.incidents import queries
 from rapidresponse.incidents.forms import report_context
 from rapidresponse.incidents.models import Source
-from rapidresponse.lib import geo, ratelimit
+from rapidresponse.lib import geo, net, ratelimit
 from rapidresponse.lib.errors import InvalidInput
 
 REPORTER_COOKIE = "rr_reporter"
@@ -62,6 +62,7 @@ def report(request: HttpRequest) -> HttpResponse:
     except InvalidInput as exc:
         return render(request, "web/report.html", report_context(request, errors=exc.errors),
                       status=400)
+    report_input.network = net.client_network(request)
     incident_actions.do_submit_report(report_input, source=Source.WEB, actor=None)
     response = redirect("report_thanks")
     if not request.COOKIES.get(REPORTER_COOKIE):

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from rapidresponse.channels.sms import compliance, questions, texts
@@ -26,6 +27,7 @@ from rapidresponse.channels.sms.keywords import Keyword, fold, guess_language, k
 from rapidresponse.channels.sms.models import InboundSms, SmsThread, SmsThreadMessage, ThreadState
 from rapidresponse.channels.sms.segments import sms_text
 from rapidresponse.channels.sms.threads import Sender, identify, log_message, thread_for
+from rapidresponse.members.contacts import normalise_phone, phone_allowed
 from rapidresponse.members.models import Member, language_codes
 
 # Twilio joins a long SMS into one Body of at most 1600 characters.
@@ -65,8 +67,19 @@ def receive(message_sid: str, sender_raw: str, body: str) -> str:
         except IntegrityError:
             return InboundSms.objects.get(message_sid=message_sid[:64]).reply
         reply = sms_text(handle(sender_raw, body))
+        if reply and not _may_answer(sender_raw):
+            # Taken (a report from abroad still reaches dispatchers), but not answered: the
+            # network pays for no text to a country outside PHONE_COUNTRIES.
+            reply = ""
         InboundSms.objects.filter(pk=record.pk).update(reply=reply)
     return reply
+
+
+def _may_answer(sender_raw: str) -> bool:
+    try:
+        return phone_allowed(normalise_phone(sender_raw.replace("\x00", "")))
+    except ValidationError:
+        return False
 
 
 def handle(sender_raw: str, body: str) -> str:
