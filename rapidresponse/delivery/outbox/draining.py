@@ -35,6 +35,9 @@ from rapidresponse.members.models import ContactPoint
 
 T = TypeVar("T")
 
+# A drain claims what it sends in about this long (see Drain._claim_size).
+CLAIM_AHEAD_S = 0.2
+
 
 class Drain:
     """Claims batches, prepares a chunk at a time (renewing claims that are no longer
@@ -65,6 +68,8 @@ class Drain:
         self.in_flight = 0
         self.done = 0
         self.chunk = max(2 * self.threads, 32)
+        self.started_at = time.monotonic()
+        self.submitted = 0
         self.db = ThreadPoolExecutor(1, "outbox-db") if self.threads > 1 else None
         self.claiming: Future[list[Claimed]] | None = None
         self.writing: list[Future[tuple[int, list[Claimed]]]] = []
@@ -87,11 +92,25 @@ class Drain:
         if self.stop_at is not None and time.monotonic() >= self.stop_at:
             return
         self.batches += 1
+        size = self._claim_size()
         if ahead:
-            self.claiming = self._run_db(lambda: claims.claim(claims.BATCH, self.messages))
+            self.claiming = self._run_db(lambda: claims.claim(size, self.messages))
         else:
             self.claiming = Future()
-            self.claiming.set_result(claims.claim(claims.BATCH, self.messages))
+            self.claiming.set_result(claims.claim(size, self.messages))
+
+    def _claim_size(self) -> int:
+        """What this drain sends in about CLAIM_AHEAD_S (at least two rounds of its threads,
+        at most claims.BATCH): a batch claimed just in time needs no renewing before its
+        sends, and several processes share a fan-out evenly. A drain told how many batches
+        to claim (max_batches) claims whole ones."""
+        if self.max_batches is not None:
+            return claims.BATCH
+        elapsed = time.monotonic() - self.started_at
+        if self.submitted < self.chunk or elapsed <= 0:
+            return min(claims.BATCH, 4 * self.threads)
+        rate = self.submitted / elapsed
+        return max(2 * self.threads, min(claims.BATCH, int(rate * CLAIM_AHEAD_S)))
 
     def _take_claim(self, wait: bool) -> None:
         if self.claiming is None or not (wait or self.claiming.done()):
@@ -128,9 +147,7 @@ class Drain:
             else:
                 job.deadline = deadline
                 jobs.append(job)
-        ours, settled = renew(jobs)
-        self.done += settled
-        self.ready.extend(ours)
+        self.ready.extend(jobs)  # renewed, where needed, as they are handed on (_fresh)
         if len(self.todo) < 2 * self.chunk and self.db is not None:
             self._start_claim(ahead=True)  # claimed while the rest of this batch goes out
         return True
@@ -145,11 +162,33 @@ class Drain:
             if job.deadline is not None and time.monotonic() >= job.deadline:
                 self.released.append(job.row)
                 continue
+            if not self._fresh(job):
+                continue
+            self.submitted += 1
             if self.threads > 1:
                 senders(self.threads).submit(job, self.results)
             else:
                 self.results.put(transmit(job))
             self.in_flight += 1
+
+    def _fresh(self, job: Job) -> bool:
+        """Renew the claim of a job about to be handed on once it is half as old as
+        claims.fresh_for(), so that the sender finds it fresh and sends at once; the jobs
+        waiting behind it that are getting old are renewed in the same statement (one
+        statement for many, on this thread, instead of one per send on the senders).
+        False when it is no longer ours to send (see engine.renew)."""
+        now = time.monotonic()
+        fresh = claims.fresh_for()
+        if now - job.renewed_at <= fresh / 2:
+            return True
+        group = [job] + [j for j in self.ready if now - j.renewed_at > fresh / 4]
+        ours, settled = renew(group, always=True)
+        self.done += settled
+        kept = {id(j) for j in ours}
+        dropped = {id(j) for j in group} - kept
+        if dropped:
+            self.ready = deque(j for j in self.ready if id(j) not in dropped)
+        return id(job) in kept
 
     def _flush(self) -> None:
         if self.unrecorded:
