@@ -4,7 +4,6 @@ threads busy, write outcomes in groups, give back whatever is left when time is 
 from __future__ import annotations
 
 import contextlib
-import queue
 import time
 from collections import deque
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from rapidresponse.delivery.outbox.engine import (
     RELEASED,
     Job,
     Result,
+    Results,
     prepare,
     record,
     renew,
@@ -35,8 +35,13 @@ from rapidresponse.members.models import ContactPoint
 
 T = TypeVar("T")
 
-# A drain claims what it sends in about this long (see Drain._claim_size).
+# A drain claims what it sends in about this long (see Drain._claim_size), when what it
+# holds unsent would last CLAIM_LEAD_S more.
 CLAIM_AHEAD_S = 0.2
+CLAIM_LEAD_S = 0.05
+# A claim this old (a share of claims.fresh_for()) is renewed as its job is handed on: the
+# rest is time enough for the job's wait for a sender (at most one round of the senders).
+RENEW_AT = 0.7
 
 
 class Drain:
@@ -62,7 +67,7 @@ class Drain:
         self.todo: deque[tuple[Claimed, float]] = deque()  # with the batch's deadline
         self.ready: deque[Job] = deque()
         self.messages: dict[int, Message] = {}
-        self.results: queue.SimpleQueue[Result] = queue.SimpleQueue()
+        self.results = Results()
         self.unrecorded: list[Result] = []
         self.released: list[Claimed] = []
         self.in_flight = 0
@@ -106,11 +111,15 @@ class Drain:
         to claim (max_batches) claims whole ones."""
         if self.max_batches is not None:
             return claims.BATCH
-        elapsed = time.monotonic() - self.started_at
-        if self.submitted < self.chunk or elapsed <= 0:
+        rate = self._rate()
+        if not rate:
             return min(claims.BATCH, 4 * self.threads)
-        rate = self.submitted / elapsed
         return max(2 * self.threads, min(claims.BATCH, int(rate * CLAIM_AHEAD_S)))
+
+    def _rate(self) -> float:
+        """Jobs handed to the senders a second so far (0.0 before a first chunk)."""
+        elapsed = time.monotonic() - self.started_at
+        return self.submitted / elapsed if self.submitted >= self.chunk and elapsed > 0 else 0.0
 
     def _take_claim(self, wait: bool) -> None:
         if self.claiming is None or not (wait or self.claiming.done()):
@@ -148,7 +157,8 @@ class Drain:
                 job.deadline = deadline
                 jobs.append(job)
         self.ready.extend(jobs)  # renewed, where needed, as they are handed on (_fresh)
-        if len(self.todo) < 2 * self.chunk and self.db is not None:
+        if self.db is not None and len(self.todo) < max(self.threads,
+                                                        self._rate() * CLAIM_LEAD_S):
             self._start_claim(ahead=True)  # claimed while the rest of this batch goes out
         return True
 
@@ -172,16 +182,16 @@ class Drain:
             self.in_flight += 1
 
     def _fresh(self, job: Job) -> bool:
-        """Renew the claim of a job about to be handed on once it is half as old as
-        claims.fresh_for(), so that the sender finds it fresh and sends at once; the jobs
+        """Renew the claim of a job about to be handed on once it is RENEW_AT of
+        claims.fresh_for() old, so that the sender finds it fresh and sends at once; the jobs
         waiting behind it that are getting old are renewed in the same statement (one
         statement for many, on this thread, instead of one per send on the senders).
         False when it is no longer ours to send (see engine.renew)."""
         now = time.monotonic()
         fresh = claims.fresh_for()
-        if now - job.renewed_at <= fresh / 2:
+        if now - job.renewed_at <= fresh * RENEW_AT:
             return True
-        group = [job] + [j for j in self.ready if now - j.renewed_at > fresh / 4]
+        group = [job] + [j for j in self.ready if now - j.renewed_at > fresh * RENEW_AT / 2]
         ours, settled = renew(group, always=True)
         self.done += settled
         kept = {id(j) for j in ours}
@@ -205,18 +215,12 @@ class Drain:
             self.released += given_back
 
     def _collect(self, flush_at: float) -> None:
-        try:
-            self.unrecorded.append(self.results.get(
-                timeout=max(0.001, flush_at - time.monotonic())))
-            self.in_flight -= 1
-        except queue.Empty:
-            return
-        while self.in_flight:
-            try:
-                self.unrecorded.append(self.results.get_nowait())
-                self.in_flight -= 1
-            except queue.Empty:
-                return
+        """Take what the senders got back: once the jobs still waiting for a sender are down
+        to half a round (time to hand on more), or by `flush_at`."""
+        want = max(1, self.in_flight - (3 * self.threads) // 2) if self.threads > 1 else 1
+        found = self.results.take(want, max(0.001, flush_at - time.monotonic()))
+        self.unrecorded += found
+        self.in_flight -= len(found)
 
     def run(self) -> int:
         flush_at = time.monotonic() + FLUSH_SECONDS
