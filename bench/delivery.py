@@ -150,8 +150,6 @@ def _ours(env: dict[str, str], url: str, count: int, processes: int, stub_pid: i
             out = Path(profiles) / f"worker-{Path(env['DATABASE_URL']).name}-{processes}-{n}.prof"
             command = [sys.executable, "-m", "bench.delivery_child", "worker", "--profile",
                        str(out)]
-        if os.environ.get("BENCH_COUNT"):
-            command = [sys.executable, os.environ["BENCH_COUNT"]]
         workers.append(subprocess.Popen(command, cwd=PROJECT_DIR, env=env,
                                         stdout=subprocess.DEVNULL))
     try:
