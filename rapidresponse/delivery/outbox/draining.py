@@ -37,8 +37,8 @@ T = TypeVar("T")
 
 # A drain claims what it sends in about this long (see Drain._claim_size), when what it
 # holds unsent would last CLAIM_LEAD_S more.
-CLAIM_AHEAD_S = 0.2
-CLAIM_LEAD_S = 0.05
+CLAIM_AHEAD_S = 0.15
+CLAIM_LEAD_S = 0.1
 # A claim this old (a share of claims.fresh_for()) is renewed as its job is handed on: the
 # rest is time enough for the job's wait for a sender (at most one round of the senders).
 RENEW_AT = 0.7
