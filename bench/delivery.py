@@ -124,14 +124,36 @@ def _stats(url: str) -> dict[str, Any]:
     return loaded
 
 
+def _wait_idle(pids: list[int], least: float = 4.0, timeout: float = 120.0) -> None:
+    """Wait until the workers have started (Django set up, warm-up done, first poll) and are
+    idle: at least `least` seconds, then until none of them used more than 5 % of a core over
+    half a second. On a busy machine two workers starting at once take longer than a fixed
+    pause, and their start-up must not count as the cost of sending."""
+    time.sleep(least)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        before = [_cpu_seconds(pid) for pid in pids]
+        time.sleep(0.5)
+        used = [_cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True)]
+        if all(u <= 0.025 for u in used):
+            return
+
+
 def _ours(env: dict[str, str], url: str, count: int, processes: int, stub_pid: int
           ) -> tuple[float, dict[str, Any]]:
     httpx.post(f"{url}/_stub/reset", json={}, timeout=10)
-    workers = [subprocess.Popen([sys.executable, "manage.py", "worker", "--verbosity", "0"],
-                                cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL)
-               for _ in range(processes)]
+    command = [sys.executable, "manage.py", "worker", "--verbosity", "0"]
+    profiles = os.environ.get("BENCH_PROFILE")  # a directory: each worker is profiled there
+    workers = []
+    for n in range(processes):
+        if profiles:
+            out = Path(profiles) / f"worker-{Path(env['DATABASE_URL']).name}-{processes}-{n}.prof"
+            command = [sys.executable, "-m", "bench.delivery_child", "worker", "--profile",
+                       str(out)]
+        workers.append(subprocess.Popen(command, cwd=PROJECT_DIR, env=env,
+                                        stdout=subprocess.DEVNULL))
     try:
-        time.sleep(4.0)  # Django setup and the first poll: workers are idle and waiting
+        _wait_idle([w.pid for w in workers])
         cpu_before = [_cpu_seconds(w.pid) for w in workers] + [_cpu_seconds(stub_pid)]
         machine_before = _machine_ticks()
         queued = _child(env, "enqueue", "--count", str(count))

@@ -5,6 +5,7 @@
     python -m bench.delivery_child sent                     # how many deliveries were sent
     python -m bench.delivery_child bare --url U --count N --threads T --start-at EPOCH
     python -m bench.delivery_child latency --alerts 50 --result FILE
+    python -m bench.delivery_child worker --profile FILE    # `manage.py worker`, profiled
 
 The database and the Twilio settings come from the environment (bench.delivery sets them).
 Every line of output that matters is one JSON object on stdout.
@@ -235,6 +236,38 @@ def latency(alerts: int, per_alert: int) -> dict[str, Any]:
     return {"samples": samples, "missing": missing, "recipients_per_alert": per_alert}
 
 
+def profiled_worker(path: str) -> int:
+    """`manage.py worker` with cProfile on every thread (BENCH_PROFILE=dir in bench.delivery);
+    the merged statistics are written to `path` when the worker stops (SIGTERM)."""
+    import cProfile
+    import pstats
+
+    profiles: list[cProfile.Profile] = []
+    lock = threading.Lock()
+
+    def start(*_args: Any) -> None:  # the first event of each new thread
+        profile = cProfile.Profile(time.thread_time_ns, 1e-9)  # CPU time, not waits
+        with lock:
+            profiles.append(profile)
+        profile.enable()
+
+    threading.setprofile(start)
+    start()
+    try:
+        from django.core.management import execute_from_command_line
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapidresponse.settings")
+        execute_from_command_line(["manage.py", "worker", "--verbosity", "0"])
+    finally:
+        profiles[0].disable()
+        with lock:
+            stats = pstats.Stats(profiles[0])
+            for profile in profiles[1:]:
+                stats.add(profile)
+        stats.dump_stats(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.delivery_child")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -253,7 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("latency")
     p.add_argument("--alerts", type=int, default=50)
     p.add_argument("--per-alert", type=int, default=3)
+    p = sub.add_parser("worker")
+    p.add_argument("--profile", required=True)
     args = parser.parse_args(argv)
+    if args.command == "worker":
+        return profiled_worker(args.profile)
     if args.command == "prepare":
         out = prepare(args.members)
     elif args.command == "enqueue":

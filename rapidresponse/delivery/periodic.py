@@ -3,7 +3,10 @@ loads before its first send."""
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from rapidresponse.delivery import outbox
+from rapidresponse.delivery.outbox.engine import senders
 from rapidresponse.delivery.transport import channel_kinds, transport_for
 from rapidresponse.jobs.registry import periodic, warm_up
 
@@ -31,3 +34,10 @@ def drain() -> None:
 def load_backends() -> None:
     for kind in channel_kinds():
         transport_for(kind)
+
+
+@warm_up("sender threads")
+def start_senders() -> None:
+    """The process's sender threads and their HTTP clients, before the first drain needs
+    them (see outbox.engine.Senders)."""
+    senders(settings.DELIVERY_CONCURRENCY)

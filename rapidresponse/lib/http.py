@@ -41,11 +41,20 @@ _deadline: ContextVar[float | None] = ContextVar("http_deadline", default=None)
 _idle: queue.SimpleQueue[httpx.Client] = queue.SimpleQueue()
 
 
+_tls_lock = threading.Lock()
+
+
 @cache
+def _made_tls() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
+
+
 def _tls() -> ssl.SSLContext:
     """One TLS context (certificate checks on, as httpx makes it) for every client: making
-    one reads the whole CA bundle (tens of milliseconds of CPU each)."""
-    return httpx.create_ssl_context()
+    one reads the whole CA bundle (tens of milliseconds of CPU each). Under a lock, so that
+    the worker's sender threads, all starting at once, do not each make one."""
+    with _tls_lock:
+        return _made_tls()
 
 
 def client() -> httpx.Client:

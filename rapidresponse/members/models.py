@@ -106,13 +106,17 @@ class ContactPoint(models.Model):
         """The contact as staff and the member may see it: never the whole number or
         address. A channel whose value is not a phone or an email registers its own
         (MASKERS: web push shows only the push services' host names)."""
-        value = self.value
-        if self.kind in MASKERS and value:
-            return MASKERS[self.kind](value)
-        if self.kind == Channel.EMAIL and "@" in value:
-            local, _, domain = value.partition("@")
-            return f"{local[:1]}***@{domain}"
-        return f"***{value[-4:]}" if value else ""
+        return mask(self.kind, self.value)
+
+
+def mask(kind: str, value: str) -> str:
+    """ContactPoint.masked of a contact of this kind whose decrypted value is `value`."""
+    if kind in MASKERS and value:
+        return MASKERS[kind](value)
+    if kind == Channel.EMAIL and "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return f"***{value[-4:]}" if value else ""
 
 
 class WatchArea(models.Model):

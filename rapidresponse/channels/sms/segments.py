@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 GSM_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -89,6 +90,7 @@ def _to_gsm_char(ch: str) -> str:
     return stripped if stripped and is_gsm7(stripped) else ch
 
 
+@lru_cache(maxsize=64)  # a fan-out sends one text to many: worked out once
 def sms_text(text: str) -> str:
     """The text as the SMS channel sends it: in GSM-7 when it can be written in GSM-7 by
     dropping accents and using plain quotes and dashes; otherwise (an emoji, another

@@ -4,7 +4,6 @@ threads busy, write outcomes in groups, give back whatever is left when time is 
 from __future__ import annotations
 
 import contextlib
-import queue
 import time
 from collections import deque
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from rapidresponse.delivery.outbox.engine import (
     RELEASED,
     Job,
     Result,
+    Results,
     prepare,
     record,
     renew,
@@ -34,6 +34,14 @@ from rapidresponse.delivery.outbox.writes import Claimed
 from rapidresponse.members.models import ContactPoint
 
 T = TypeVar("T")
+
+# A drain claims what it sends in about this long (see Drain._claim_size), when what it
+# holds unsent would last CLAIM_LEAD_S more.
+CLAIM_AHEAD_S = 0.15
+CLAIM_LEAD_S = 0.1
+# A claim this old (a share of claims.fresh_for()) is renewed as its job is handed on: the
+# rest is time enough for the job's wait for a sender (at most one round of the senders).
+RENEW_AT = 0.7
 
 
 class Drain:
@@ -59,12 +67,14 @@ class Drain:
         self.todo: deque[tuple[Claimed, float]] = deque()  # with the batch's deadline
         self.ready: deque[Job] = deque()
         self.messages: dict[int, Message] = {}
-        self.results: queue.SimpleQueue[Result] = queue.SimpleQueue()
+        self.results = Results()
         self.unrecorded: list[Result] = []
         self.released: list[Claimed] = []
         self.in_flight = 0
         self.done = 0
         self.chunk = max(2 * self.threads, 32)
+        self.started_at = time.monotonic()
+        self.submitted = 0
         self.db = ThreadPoolExecutor(1, "outbox-db") if self.threads > 1 else None
         self.claiming: Future[list[Claimed]] | None = None
         self.writing: list[Future[tuple[int, list[Claimed]]]] = []
@@ -87,11 +97,29 @@ class Drain:
         if self.stop_at is not None and time.monotonic() >= self.stop_at:
             return
         self.batches += 1
+        size = self._claim_size()
         if ahead:
-            self.claiming = self._run_db(lambda: claims.claim(claims.BATCH, self.messages))
+            self.claiming = self._run_db(lambda: claims.claim(size, self.messages))
         else:
             self.claiming = Future()
-            self.claiming.set_result(claims.claim(claims.BATCH, self.messages))
+            self.claiming.set_result(claims.claim(size, self.messages))
+
+    def _claim_size(self) -> int:
+        """What this drain sends in about CLAIM_AHEAD_S (at least two rounds of its threads,
+        at most claims.BATCH): a batch claimed just in time needs no renewing before its
+        sends, and several processes share a fan-out evenly. A drain told how many batches
+        to claim (max_batches) claims whole ones."""
+        if self.max_batches is not None:
+            return claims.BATCH
+        rate = self._rate()
+        if not rate:
+            return min(claims.BATCH, 4 * self.threads)
+        return max(2 * self.threads, min(claims.BATCH, int(rate * CLAIM_AHEAD_S)))
+
+    def _rate(self) -> float:
+        """Jobs handed to the senders a second so far (0.0 before a first chunk)."""
+        elapsed = time.monotonic() - self.started_at
+        return self.submitted / elapsed if self.submitted >= self.chunk and elapsed > 0 else 0.0
 
     def _take_claim(self, wait: bool) -> None:
         if self.claiming is None or not (wait or self.claiming.done()):
@@ -128,10 +156,9 @@ class Drain:
             else:
                 job.deadline = deadline
                 jobs.append(job)
-        ours, settled = renew(jobs)
-        self.done += settled
-        self.ready.extend(ours)
-        if len(self.todo) < 2 * self.chunk and self.db is not None:
+        self.ready.extend(jobs)  # renewed, where needed, as they are handed on (_fresh)
+        if self.db is not None and len(self.todo) < max(self.threads,
+                                                        self._rate() * CLAIM_LEAD_S):
             self._start_claim(ahead=True)  # claimed while the rest of this batch goes out
         return True
 
@@ -145,11 +172,33 @@ class Drain:
             if job.deadline is not None and time.monotonic() >= job.deadline:
                 self.released.append(job.row)
                 continue
+            if not self._fresh(job):
+                continue
+            self.submitted += 1
             if self.threads > 1:
                 senders(self.threads).submit(job, self.results)
             else:
                 self.results.put(transmit(job))
             self.in_flight += 1
+
+    def _fresh(self, job: Job) -> bool:
+        """Renew the claim of a job about to be handed on once it is RENEW_AT of
+        claims.fresh_for() old, so that the sender finds it fresh and sends at once; the jobs
+        waiting behind it that are getting old are renewed in the same statement (one
+        statement for many, on this thread, instead of one per send on the senders).
+        False when it is no longer ours to send (see engine.renew)."""
+        now = time.monotonic()
+        fresh = claims.fresh_for()
+        if now - job.renewed_at <= fresh * RENEW_AT:
+            return True
+        group = [job] + [j for j in self.ready if now - j.renewed_at > fresh * RENEW_AT / 2]
+        ours, settled = renew(group, always=True)
+        self.done += settled
+        kept = {id(j) for j in ours}
+        dropped = {id(j) for j in group} - kept
+        if dropped:
+            self.ready = deque(j for j in self.ready if id(j) not in dropped)
+        return id(job) in kept
 
     def _flush(self) -> None:
         if self.unrecorded:
@@ -166,18 +215,12 @@ class Drain:
             self.released += given_back
 
     def _collect(self, flush_at: float) -> None:
-        try:
-            self.unrecorded.append(self.results.get(
-                timeout=max(0.001, flush_at - time.monotonic())))
-            self.in_flight -= 1
-        except queue.Empty:
-            return
-        while self.in_flight:
-            try:
-                self.unrecorded.append(self.results.get_nowait())
-                self.in_flight -= 1
-            except queue.Empty:
-                return
+        """Take what the senders got back: once the jobs still waiting for a sender are down
+        to half a round (time to hand on more), or by `flush_at`."""
+        want = max(1, self.in_flight - (3 * self.threads) // 2) if self.threads > 1 else 1
+        found = self.results.take(want, max(0.001, flush_at - time.monotonic()))
+        self.unrecorded += found
+        self.in_flight -= len(found)
 
     def run(self) -> int:
         flush_at = time.monotonic() + FLUSH_SECONDS

@@ -3,7 +3,8 @@
 Who writes to the database, and when (a drain is draining.Drain):
 - the drain's database thread writes its claims and its groups of outcomes, so that
   neither holds up the jobs handed to the senders;
-- the draining thread writes renewals of claims that are no longer fresh, the outcome of
+- the draining thread writes renewals of claims getting old as it hands their jobs on (in
+  groups, see draining.Drain._fresh; claims are sized so that few need it), the outcome of
   deliveries with nothing to send (opted out, no usable contact point), and gives back
   what it could not start in time;
 - a sender thread writes only (1) to renew the claim of a job that waited longer than
@@ -35,8 +36,9 @@ from rapidresponse.delivery.outbox.fallback import fail
 from rapidresponse.delivery.outbox.outcomes import finish_sent, outcome_of_error
 from rapidresponse.delivery.outbox.writes import Claimed, finish
 from rapidresponse.delivery.transport import Outbound, Transport, transport
+from rapidresponse.lib import http
 from rapidresponse.lib.ratelimit import TokenBucket
-from rapidresponse.members.models import Member
+from rapidresponse.members.models import Member, mask
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 RELEASED = "released"
 # Outcomes of sends are written in groups: this many, or after this long, whichever first.
 FLUSH_EVERY = 100
-FLUSH_SECONDS = 0.05
+FLUSH_SECONDS = 0.1
 
 
 def _bucket(backend: Transport, outbound: Outbound) -> TokenBucket | None:
@@ -97,9 +99,11 @@ def prepare(row: Claimed) -> Job | str:
         # A one-time code is stored as sealing.MARK: the transport gets the secret, records
         # get the stored text (SecretGone when the secret was erased: "cannot prepare").
         stored = body["text"]
+        to = contact.value  # decrypted once: the masked form is made from it
         outbound = Outbound(
-            delivery_id=row.pk, member_id=row.member_id, channel=row.channel, to=contact.value,
-            to_masked=contact.masked, language=row.language, subject=body.get("subject", ""),
+            delivery_id=row.pk, member_id=row.member_id, channel=row.channel, to=to,
+            to_masked=mask(contact.kind, to), language=row.language,
+            subject=body.get("subject", ""),
             text=sealing.unseal(message.pk, stored), is_drill=message.is_drill,
             kind=message.kind, redacted=stored if sealing.is_sealed(stored) else None)
         backend = transport(row.channel, is_drill=message.is_drill)
@@ -161,28 +165,65 @@ def record(results: list[Result]) -> tuple[int, list[Claimed]]:
     return len(attempted), released
 
 
+class Results:
+    """What the sender threads got back, for the drain that handed them the jobs. The drain
+    waits for several at once (`take`), not woken for each: a wake-up per send costs the
+    process about as much CPU as the rest of the drain's work for it."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition(threading.Lock())
+        self._items: list[Result] = []
+        self._want = 1
+
+    def put(self, result: Result) -> None:
+        with self._ready:
+            self._items.append(result)
+            if len(self._items) >= self._want:
+                self._ready.notify()
+
+    def take(self, want: int, timeout: float) -> list[Result]:
+        """What has come back once there are `want` (or `timeout` seconds have passed):
+        possibly fewer, possibly none."""
+        with self._ready:
+            self._want = max(1, want)
+            self._ready.wait_for(lambda: len(self._items) >= self._want, timeout)
+            found, self._items = self._items, []
+            return found
+
+
 class Senders:
     """The process's sender threads: `size` of them, shared by every drain in the process
     (the worker's task and its timer may both drain), so that a process never has more than
-    DELIVERY_CONCURRENCY sends in flight. Each thread keeps its own HTTP client; it closes
-    its database connection (if a transport opened one) whenever it runs out of work."""
+    DELIVERY_CONCURRENCY sends in flight. Each thread makes its HTTP client when it starts
+    (not on its first send) and keeps it; it closes its database connection (if it opened
+    one: a rate-limit bucket, a renewal, a recording transport) once it has had no work for
+    IDLE_CLOSE_S, not between two sends: opening one costs more than most sends."""
+
+    IDLE_CLOSE_S = 1.0
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._jobs: queue.SimpleQueue[tuple[Job, queue.SimpleQueue[Result]]] = \
-            queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Job, Results]] = queue.SimpleQueue()
         for i in range(size):
             threading.Thread(target=self._work, name=f"send-{i}", daemon=True).start()
 
-    def submit(self, job: Job, results: queue.SimpleQueue[Result]) -> None:
+    def submit(self, job: Job, results: Results) -> None:
         self._jobs.put((job, results))
 
+    def _next(self) -> tuple[Job, Results]:
+        if connection.connection is None:
+            return self._jobs.get()
+        try:
+            return self._jobs.get(timeout=self.IDLE_CLOSE_S)
+        except queue.Empty:
+            connection.close()
+            return self._jobs.get()
+
     def _work(self) -> None:
+        http.client()
         while True:
-            job, results = self._jobs.get()
+            job, results = self._next()
             results.put(transmit(job))
-            if self._jobs.empty() and connection.connection is not None:
-                connection.close()
 
 
 _senders: dict[int, Senders] = {}
