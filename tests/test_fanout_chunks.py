@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rapidresponse.alerts import audience, fanout
+from rapidresponse.alerts import audience, fanout, tasks
 from rapidresponse.alerts.models import Alert
 from rapidresponse.delivery.models import ConsoleMessage, Delivery
 from rapidresponse.incidents.actions import do_resolve, do_send_correction
@@ -112,10 +112,13 @@ def test_every_worker_resumes_half_written_fan_outs_on_its_timer(rings, checker)
     assert alert.recipient_count == len(rings)
 
 
-def test_a_committed_confirmation_expands_and_sends_to_everyone(rings, checker,
+def test_a_committed_confirmation_expands_and_sends_to_everyone(rings, checker, deliver,
                                                                 django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as on_commit:
         alert = confirm(report(), checker)
+    assert tasks._enqueue in on_commit  # the commit starts the expansion task
+    tasks._enqueue()  # the task runs here and now in tests (the immediate backend)
+    deliver()
     alert.refresh_from_db()
     assert not alert.expanding
     assert alert.recipient_count == len(rings)
