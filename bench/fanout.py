@@ -1,9 +1,12 @@
 """The measurement: the real alert fan-out next to a hand-written INSERT … SELECT.
 
-"Ours" is `do_send_alert` on a confirmed incident, exactly as a verifier's confirmation calls
-it: the message and its texts, the alert, its cells, the INSERT … SELECT of the deliveries,
-the recipient count and the commit. "Raw" is one hand-written statement that writes the same
-delivery rows into the same table (after the previous rows are deleted), in its own
+"Ours" is the whole fan-out: `do_send_alert` on a confirmed incident, exactly as a verifier's
+confirmation calls it (the message and its texts, the alert, its cells, the nearest
+recipients' deliveries, the commit), then the worker's expansion of the rest, nearest first,
+one committed chunk at a time (alerts/fanout.py), to the last row. "First" is the
+confirmation alone: from the call until its transaction has committed the first deliverable
+rows (a drain can send from then on). "Raw" is one hand-written statement that writes the
+same delivery rows into the same table (after the previous rows are deleted), in its own
 transaction: the floor of what the database can do for this alert.
 """
 
@@ -19,8 +22,10 @@ from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from rapidresponse.alerts import fanout
 from rapidresponse.alerts.actions import do_send_alert
 from rapidresponse.alerts.models import Alert
+from rapidresponse.delivery.models import Delivery
 from rapidresponse.incidents.actions import build_report_input, do_submit_report
 from rapidresponse.incidents.models import Incident, State
 from rapidresponse.incidents.queries import facts_of
@@ -78,6 +83,10 @@ class Result:
     # than wall time on a busy machine; on PostgreSQL only the client's share.
     ours_cpu: list[float] = field(default_factory=list)
     raw_cpu: list[float] = field(default_factory=list)
+    # Confirmation -> first deliverable rows committed, and how many rows that commit held.
+    first: list[float] = field(default_factory=list)
+    first_rows: int = 0
+    chunks: int = 0
     recipients: int = 0
     rows: int = 0
     raw_rows: int = 0
@@ -130,11 +139,42 @@ def confirmed_incident(scenario: Scenario) -> Incident:
     return incident
 
 
-def _ours(incident: Incident, actor: Any, scenario: Scenario) -> tuple[float, float, Alert]:
+def _confirm(incident: Incident, actor: Any, scenario: Scenario) -> tuple[float, Alert]:
+    """The confirming transaction alone: until its first deliverable rows are committed."""
     with override_settings(ALERT_RADIUS_M=scenario.radius_m):
-        started, cpu = time.perf_counter(), time.process_time()
+        started = time.perf_counter()
         alert = do_send_alert(facts_of(incident), actor)
-        return time.perf_counter() - started, time.process_time() - cpu, alert
+        return time.perf_counter() - started, alert
+
+
+def _ours(incident: Incident, actor: Any, scenario: Scenario,
+          result: Result) -> tuple[float, float, Alert]:
+    """The whole fan-out: the confirmation, then the worker's chunks to the end."""
+    cpu_started = time.process_time()
+    first, alert = _confirm(incident, actor, scenario)
+    cpu = time.process_time() - cpu_started
+    result.first.append(first)
+    result.first_rows = Delivery.objects.filter(message_id=alert.message_id).count()  # untimed
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result.chunks = 1 + fanout.expand_pending()
+    seconds = first + time.perf_counter() - started
+    cpu += time.process_time() - cpu_started
+    alert.refresh_from_db()
+    return seconds, cpu, alert
+
+
+def measure_first(scenario: Scenario, rounds: int) -> list[float]:
+    """More samples of confirmation -> first rows committed (for a p95), each alert's
+    fan-out stopped after its first commit and its rows deleted."""
+    actor, _created = get_user_model().objects.get_or_create(username="bench-verifier")
+    incident = confirmed_incident(scenario)
+    samples = []
+    for _round in range(rounds):
+        seconds, alert = _confirm(incident, actor, scenario)
+        samples.append(seconds)
+        Alert.objects.filter(pk=alert.pk).update(expand_to=alert.expanded_to)
+        _clear(alert.message_id)
+    return samples
 
 
 def _raw(alert: Alert) -> tuple[float, float]:
@@ -155,7 +195,7 @@ def measure(scenario: Scenario, repeats: int) -> Result:
     settle()
     for round_no in range(repeats):
         if round_no % 2 == 0:
-            seconds, cpu, alert = _ours(incident, actor, scenario)
+            seconds, cpu, alert = _ours(incident, actor, scenario, result)
             ours_print = _fingerprint(alert.message_id)
             _clear(alert.message_id)
             raw_seconds, raw_cpu = _raw(alert)
@@ -167,7 +207,7 @@ def measure(scenario: Scenario, repeats: int) -> Result:
             raw_seconds, raw_cpu = _raw(alert)
             raw_print = _fingerprint(alert.message_id)
             _clear(alert.message_id)
-            seconds, cpu, alert = _ours(incident, actor, scenario)
+            seconds, cpu, alert = _ours(incident, actor, scenario, result)
             ours_print = _fingerprint(alert.message_id)
             _clear(alert.message_id)
         result.ours.append(seconds)
@@ -184,3 +224,11 @@ def measure(scenario: Scenario, repeats: int) -> Result:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile (nearest rank): with fewer than 20 samples, the slowest."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, -(-95 * len(ordered) // 100) - 1))]

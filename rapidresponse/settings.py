@@ -483,6 +483,13 @@ WITNESS_MAX_RADIUS_M = env_int("WITNESS_MAX_RADIUS_M", 5000)
 if not 0 < DISPATCH_RADIUS_M <= DISPATCH_MAX_RADIUS_M:
     raise ImproperlyConfigured("DISPATCH_RADIUS_M must be positive and at most "
                                "DISPATCH_MAX_RADIUS_M")
+# An alert's fan-out (alerts/fanout.py): the confirming transaction writes the nearest
+# recipients' deliveries until it has at least FANOUT_FIRST_ROWS; the worker writes the rest,
+# nearest first, in committed chunks of about FANOUT_CHUNK_ROWS.
+FANOUT_FIRST_ROWS = env_int("FANOUT_FIRST_ROWS", 2000)
+FANOUT_CHUNK_ROWS = env_int("FANOUT_CHUNK_ROWS", 40000)
+if FANOUT_FIRST_ROWS < 1 or FANOUT_CHUNK_ROWS < 1:
+    raise ImproperlyConfigured("FANOUT_FIRST_ROWS and FANOUT_CHUNK_ROWS must be at least 1")
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
 # A worker that has held a claimed delivery this long without finishing is taken to be dead:
 # the sweep asks the provider what became of the message before anything is sent again.

@@ -7,4 +7,6 @@ class AlertsConfig(AppConfig):
 
     def ready(self) -> None:
         # Adds the alert to what partner systems receive.
-        from rapidresponse.alerts import partners  # noqa: F401
+        from rapidresponse.alerts import partners, tasks  # noqa: F401
+
+        tasks.register()  # a big alert's fan-out goes on in the worker (fanout.py)

@@ -33,9 +33,19 @@ class Alert(models.Model):
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     recipient_count = models.PositiveIntegerField(default=0)
+    # The fan-out (alerts/fanout.py), nearest first: the deliveries of every recipient whose
+    # nearest watch area is at most `expanded_to` rings away are written; it goes on to
+    # `expand_to` (the farthest cell), unless a follow-up stops it where it is.
+    expanded_to = models.SmallIntegerField(default=-1)
+    expand_to = models.SmallIntegerField(default=-1)
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    @property
+    def expanding(self) -> bool:
+        """The fan-out is still writing deliveries (farther recipients are still to come)."""
+        return self.expanded_to < self.expand_to
 
 
 class AlertCell(models.Model):
@@ -48,3 +58,7 @@ class AlertCell(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["alert", "cell"], name="alert_cell_unique")]
+        indexes = [
+            # The fan-out reads an alert's cells one range of distances at a time.
+            models.Index(fields=["alert", "distance", "cell"], name="alert_cell_by_distance"),
+        ]

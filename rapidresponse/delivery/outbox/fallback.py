@@ -13,36 +13,32 @@ from django.utils import timezone
 from rapidresponse.delivery.models import Delivery, Kind
 from rapidresponse.delivery.outbox.enqueue import schedule_drain
 from rapidresponse.delivery.outbox.writes import Row, finish, write
+from rapidresponse.members.audience import FALLBACK_ORDER, next_channel
 from rapidresponse.members.models import ContactPoint
 
-# When a channel fails for good, the member gets the message on the next of these that is
-# usable (ContactPoint.objects.usable()) and that has not been used for this message yet.
-FALLBACK_ORDER = ("sms", "push", "signal", "email")
+__all__ = ["FALLBACK_ORDER", "fail", "fall_back"]
 
 
 def fall_back(delivery: Row) -> Delivery | None:
     """The member's channel failed for good: queue the same message on their next usable
-    channel (FALLBACK_ORDER) not yet used for it. Call it in the transaction that records
-    the failure (`fail` does)."""
+    channel (members.audience: FALLBACK_ORDER, eligible contacts) not yet used for it. Call
+    it in the transaction that records the failure (`fail` does)."""
     if delivery.message.kind == Kind.CONFIRMATION or delivery.channel not in FALLBACK_ORDER:
         return None  # a code confirms one contact point; partners have only their endpoint
     used = set(Delivery.objects.filter(message_id=delivery.message_id,
                                        member_id=delivery.member_id)
                .values_list("channel", flat=True))
-    usable = set(ContactPoint.objects.usable().filter(
-        member_id=delivery.member_id, kind__in=FALLBACK_ORDER,
-    ).values_list("kind", flat=True))
-    for kind in FALLBACK_ORDER:
-        if kind in usable and kind not in used:
-            now = timezone.now()
-            Delivery.objects.bulk_create([Delivery(
-                message_id=delivery.message_id, member_id=delivery.member_id, channel=kind,
-                language=delivery.language, priority=delivery.priority, rank=delivery.rank,
-                next_attempt_at=now, created_at=now, updated_at=now)], ignore_conflicts=True)
-            schedule_drain()
-            return Delivery.objects.filter(message_id=delivery.message_id,
-                                           member_id=delivery.member_id, channel=kind).first()
-    return None
+    kind = next_channel(delivery.member_id, used)
+    if kind is None:
+        return None
+    now = timezone.now()
+    Delivery.objects.bulk_create([Delivery(
+        message_id=delivery.message_id, member_id=delivery.member_id, channel=kind,
+        language=delivery.language, priority=delivery.priority, rank=delivery.rank,
+        next_attempt_at=now, created_at=now, updated_at=now)], ignore_conflicts=True)
+    schedule_drain()
+    return Delivery.objects.filter(message_id=delivery.message_id,
+                                   member_id=delivery.member_id, channel=kind).first()
 
 
 def fail(delivery: Row, *, status: str, error: str, attempts: int | None = None,
