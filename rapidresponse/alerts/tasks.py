@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from django.db import close_old_connections
 from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
 
 from rapidresponse.alerts import fanout
 from rapidresponse.jobs.registry import periodic
+from rapidresponse.lib.connections import refresh_connections
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def _queued_elsewhere() -> bool:
 
 @task()
 def expand_fan_outs() -> int:
-    close_old_connections()
+    refresh_connections()
     try:
         if not _queued_elsewhere():
             return fanout.expand_pending()  # run here and now: to the end
@@ -37,7 +37,7 @@ def expand_fan_outs() -> int:
             _enqueue()  # time is up and fan-outs are left: hand on
         return chunks
     finally:
-        close_old_connections()
+        refresh_connections()
 
 
 def _enqueue() -> None:

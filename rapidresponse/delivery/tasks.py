@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 
-from django.db import close_old_connections
 from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
 
 from rapidresponse.delivery.outbox import claims, enqueue
 from rapidresponse.delivery.outbox.draining import drain
+from rapidresponse.lib.connections import refresh_connections
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def _enqueue_another() -> None:
 
 @task()
 def drain_outbox() -> int:
-    close_old_connections()
+    refresh_connections()
     try:
         if _queued_elsewhere() and claims.due_count(claims.BATCH) >= claims.BATCH:
             _enqueue_another()  # a large fan-out: let one more worker join in
@@ -47,7 +47,7 @@ def drain_outbox() -> int:
             _enqueue_another()  # time is up and work is left: hand on
         return done
     finally:
-        close_old_connections()
+        refresh_connections()
 
 
 def _wake_workers() -> None:

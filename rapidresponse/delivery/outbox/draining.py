@@ -100,9 +100,10 @@ class Drain:
         size = self._claim_size()
         if ahead:
             self.claiming = self._run_db(lambda: claims.claim(size, self.messages))
-        else:
+        else:  # claimed before it is kept: a claim that fails leaves nothing to wait for
+            batch = claims.claim(size, self.messages)
             self.claiming = Future()
-            self.claiming.set_result(claims.claim(size, self.messages))
+            self.claiming.set_result(batch)
 
     def _claim_size(self) -> int:
         """What this drain sends in about CLAIM_AHEAD_S (at least two rounds of its threads,
