@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
@@ -37,6 +39,21 @@ SELECT %(message)s, d.member_id, d.channel, m.language, 'queued', %(priority)s, 
 FROM delivery_delivery d JOIN members_member m ON m.id = d.member_id
 WHERE d.message_id = %(original)s AND m.status = 'active'
 """
+
+
+#: Who wants to hear of an alert once it is sent (a confirmed incident's alert, drills too:
+#: `alert.is_drill` says which), registered by the apps above in AppConfig.ready(). Each
+#: listener runs after the commit, outside the alert's transaction (its failure is logged
+#: and cannot undo the alert), and does its own writes in a transaction.
+AlertListener = Callable[[Alert], object]
+_alert_listeners: dict[str, AlertListener] = {}
+
+
+def on_alert_sent(name: str) -> Callable[[AlertListener], AlertListener]:
+    def register(fn: AlertListener) -> AlertListener:
+        _alert_listeners[name] = fn
+        return fn
+    return register
 
 
 def alert_rings() -> int:
@@ -91,6 +108,8 @@ def do_send_alert(facts: AlertFacts, actor: Actor) -> Alert:
     alert.recipient_count = fan_out(alert, message)
     alert.save(update_fields=["recipient_count"])
     outbox.schedule_drain()
+    for fn in list(_alert_listeners.values()):
+        transaction.on_commit(lambda fn=fn: fn(alert), robust=True)  # type: ignore[misc]
     return alert
 
 
