@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -281,3 +282,14 @@ def test_retention_of_memberships_and_old_plan_versions(world, settings):
     assert counts["old_plan_versions"] == 2
     assert list(PlanVersion.objects.values_list("number", flat=True)) == [3]
     assert not findings()
+
+
+def test_the_demo_has_a_committee_in_boyle_heights_with_a_captain_and_a_plan(db):
+    call_command("seed_demo")
+    committee = Committee.objects.get(code="CALLE8")
+    assert committee.zone.name == "Boyle Heights" and committee.cells.exists()
+    roles = dict(CommitteeMember.objects.filter(committee=committee)
+                 .values_list("member__name", "role"))
+    assert roles == {"María López": "captain", "Daniel Kim": "member"}
+    plan = PlanVersion.objects.get(committee=committee)
+    assert plan.author.user.username == "coordinator" and plan.phone_tree
