@@ -20,7 +20,7 @@ from rapidresponse.jobs.retention import enforce_retention
 from rapidresponse.members.actions import do_opt_out, import_members_csv
 from rapidresponse.members.models import Member, Tag
 from tests.codes_support import current
-from tests.conftest import BOYLE, FAR, make_member, make_staff, signed_in_client
+from tests.conftest import BOYLE, FAR, api_token, make_member, make_staff, signed_in_client
 from tests.sms_support import text_hotline
 from tests.stubs.twilio_stub import serve_for
 from tests.zones_support import report, two_zones
@@ -293,3 +293,25 @@ def test_the_demo_has_a_committee_in_boyle_heights_with_a_captain_and_a_plan(db)
     assert roles == {"María López": "captain", "Daniel Kim": "member"}
     plan = PlanVersion.objects.get(committee=committee)
     assert plan.author.user.username == "coordinator" and plan.phone_tree
+
+
+def test_the_api_creates_a_committee_and_adds_a_captain_in_the_callers_zones(world):
+    zones = world["zones"]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api_token(world['coordinator'].user)}"}
+    client = Client()
+    response = client.post("/api/v1/committees", {"name": "Hollenbeck", "zone": zones.boyle.pk},
+                           content_type="application/json", **auth)
+    assert response.status_code == 201
+    pk = response.json()["id"]
+    assert Committee.objects.get(pk=pk).zone == zones.boyle
+    assert client.post("/api/v1/committees", {"name": "VN", "zone": "Van Nuys"},
+                       content_type="application/json", **auth).status_code == 400
+    response = client.post(f"/api/v1/committees/{pk}/members",
+                           {"member_id": world["maria"].pk, "role": "captain"},
+                           content_type="application/json", **auth)
+    assert response.status_code == 201
+    assert CommitteeMember.objects.get(committee_id=pk).role == Role.CAPTAIN
+    elsewhere = Committee.objects.create(name="VN", zone=zones.van_nuys, code="VNVNVN")
+    assert client.post(f"/api/v1/committees/{elsewhere.pk}/members",
+                       {"member_id": world["maria"].pk}, content_type="application/json",
+                       **auth).status_code == 404

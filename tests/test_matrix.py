@@ -392,6 +392,12 @@ ENDPOINTS = [
     api("GET", "/incidents/{incident_id}/evidence-package",
                                                       401, 401, 403, 403, 200, 200, 404, 404, 200,
         url="/incidents/{incident}/evidence-package"),
+    # Committees: organisers of the zone; Boyle Heights is not the Van Nuys staff's (400 for
+    # the zone, 404 for the committee); the member is not one of theirs either.
+    api("POST", "/committees",                        401, 401, 403, 403, 201, 201, 400, 400, 201,
+        name="Calle Soto", zone="Boyle Heights"),
+    api("POST", "/committees/{committee_id}/members", 401, 401, 403, 403, 201, 201, 404, 404, 201,
+        url="/committees/{committee}/members", member_id="{member}", role="captain"),
     # A member of Boyle Heights: not where the Van Nuys coordinator works (400, per field).
     api("POST", "/members",                           401, 401, 403, 403, 403, 201, 400, 403, 201,
         **NEW_MEMBER),
@@ -426,7 +432,8 @@ def test_every_url_and_endpoint_has_a_row(client, db):
                        "correction", "preview", "incident_alerts", "alert_deliveries",
                        "create_member", "create_dispatch", "get_dispatch", "accept_dispatch",
                        "decline_dispatch", "check_in", "check_out", "ask_witnesses",
-                       "upload_evidence", "shared_copy", "evidence_package"}
+                       "upload_evidence", "shared_copy", "evidence_package",
+                       "create_committee", "add_committee_member"}
     keys = {row.key for row in ROWS}
     missing = set()
     for namespace, name in url_names(get_resolver().url_patterns):
@@ -539,7 +546,10 @@ def answer(client: Client, row: Row, world: dict[str, Any], headers: dict[str, s
                 response = client.post(path, files, **headers)
             elif row.key.startswith(("GET /", "POST /")):
                 send = client.get if row.method == "GET" else client.post
-                response = send(path, row.data or None, content_type="application/json",
+                # "{member}" in a body: the world's object (an id, sent as a number).
+                data = {k: world[v[1:-1]] if isinstance(v, str) and v[1:-1] in world
+                        and v.startswith("{") else v for k, v in row.data.items()}
+                response = send(path, data or None, content_type="application/json",
                                 **headers) if row.method == "POST" else send(path, **headers)
             elif row.method == "GET":
                 response = client.get(path)
