@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "rapidresponse.evidence",
     "rapidresponse.support",
     "rapidresponse.switchboard",
+    "rapidresponse.committees",
     "rapidresponse.web",
 ]
 
@@ -541,6 +542,7 @@ RETENTION_RELEASED_EVIDENCE_DAYS = env_int("RETENTION_RELEASED_EVIDENCE_DAYS", 3
 RETENTION_SUPPORT_CASE_DAYS = env_int("RETENTION_SUPPORT_CASE_DAYS", 90)
 RETENTION_VOICEMAIL_DAYS = env_int("RETENTION_VOICEMAIL_DAYS", 30)
 RETENTION_ROUTING_DAYS = env_int("RETENTION_ROUTING_DAYS", 30)
+RETENTION_PLAN_VERSIONS_DAYS = env_int("RETENTION_PLAN_VERSIONS_DAYS", 365)
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
 
 LOGGING = {

@@ -32,6 +32,7 @@ from PIL import Image
 from rapidresponse.accounts.models import Role
 from rapidresponse.alerts.models import Alert
 from rapidresponse.channels.sms.models import SmsThread, SmsThreadMessage, ThreadState
+from rapidresponse.committees.actions import do_create_committee, do_save_plan
 from rapidresponse.delivery.models import Delivery, Status
 from rapidresponse.dispatch.models import Assignment, Dispatch
 from rapidresponse.evidence.actions import do_upload
@@ -289,6 +290,41 @@ PAGES = [
     page("support_open_case", "POST", "/support/detentions/{detention}/case/",
                                                       302, 302, 404, 404, 400, 400, 404, 404, 400,
          consent="on", language="es"),
+    # Block committees: coordinators and dispatchers of the committee's zone (404 for other
+    # staff and other zones); tags: coordinators. The public page is public; joining and
+    # leaving need the member's cookie (/me/).
+    page("committees", "GET", "/committees/",         302, 302, 404, 404, 200, 200, 200, 200, 200),
+    page("committees", "POST", "/committees/",        302, 302, 404, 404, 400, 400, 400, 400, 400,
+         name=""),
+    page("committee", "GET", "/committees/{committee}/",
+                                                      302, 302, 404, 404, 200, 200, 404, 404, 200),
+    page("committee_area", "POST", "/committees/{committee}/area/",
+                                                      302, 302, 404, 404, 302, 302, 404, 404, 302,
+         latitude=BOYLE[0], longitude=BOYLE[1], radius_m=800),
+    page("committee_add_member", "POST", "/committees/{committee}/members/",
+                                                      302, 302, 404, 404, 400, 400, 404, 404, 400,
+         member_id="999999", role="member"),
+    page("committee_plan", "GET", "/committees/{committee}/plan/",
+                                                      302, 302, 404, 404, 200, 200, 404, 404, 200),
+    page("committee_plan", "POST", "/committees/{committee}/plan/",
+                                                      302, 302, 404, 404, 302, 302, 404, 404, 302,
+         hotline_caller="Rosa"),
+    page("committee_plan_version", "GET", "/committees/{committee}/plan/1/",
+                                                      302, 302, 404, 404, 200, 200, 404, 404, 200),
+    page("committee_plan_print", "GET", "/committees/{committee}/plan/print/",
+                                                      302, 302, 404, 404, 200, 200, 404, 404, 200),
+    page("committee_plan_send", "POST", "/committees/{committee}/plan/send/",
+                                                      302, 302, 404, 404, 302, 302, 404, 404, 302),
+    page("tags", "GET", "/console/tags/",             302, 302, 404, 404, 404, 200, 200, 404, 200),
+    page("tags", "POST", "/console/tags/",            302, 302, 404, 404, 404, 400, 400, 404, 400,
+         name=""),
+    page("committee_public", "GET", "/c/{committee_code}/",
+                                                      200, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("me_committees", "GET", "/me/committees/",   302, 200, 302, 302, 302, 302, 302, 302, 302),
+    page("me_committee_join", "POST", "/me/committees/{committee_code}/join/",
+                                                      403, 302, 403, 403, 403, 403, 403, 403, 403),
+    page("me_committee_leave", "POST", "/me/committees/{committee_code}/leave/",
+                                                      403, 302, 403, 403, 403, 403, 403, 403, 403),
     # The verifier's pages (dispatchers and coordinators may verify too).
     page("verify_list", "GET", "/verify/",            302, 302, 403, 200, 200, 200, 200, 200, 200),
     page("verify", "GET", "/verify/{incident}/",      302, 302, 403, 200, 200, 200, 404, 404, 200),
@@ -356,6 +392,12 @@ ENDPOINTS = [
     api("GET", "/incidents/{incident_id}/evidence-package",
                                                       401, 401, 403, 403, 200, 200, 404, 404, 200,
         url="/incidents/{incident}/evidence-package"),
+    # Committees: organisers of the zone; Boyle Heights is not the Van Nuys staff's (400 for
+    # the zone, 404 for the committee); the member is not one of theirs either.
+    api("POST", "/committees",                        401, 401, 403, 403, 201, 201, 400, 400, 201,
+        name="Calle Soto", zone="Boyle Heights"),
+    api("POST", "/committees/{committee_id}/members", 401, 401, 403, 403, 201, 201, 404, 404, 201,
+        url="/committees/{committee}/members", member_id="{member}", role="captain"),
     # A member of Boyle Heights: not where the Van Nuys coordinator works (400, per field).
     api("POST", "/members",                           401, 401, 403, 403, 403, 201, 400, 403, 201,
         **NEW_MEMBER),
@@ -390,7 +432,8 @@ def test_every_url_and_endpoint_has_a_row(client, db):
                        "correction", "preview", "incident_alerts", "alert_deliveries",
                        "create_member", "create_dispatch", "get_dispatch", "accept_dispatch",
                        "decline_dispatch", "check_in", "check_out", "ask_witnesses",
-                       "upload_evidence", "shared_copy", "evidence_package"}
+                       "upload_evidence", "shared_copy", "evidence_package",
+                       "create_committee", "add_committee_member"}
     keys = {row.key for row in ROWS}
     missing = set()
     for namespace, name in url_names(get_resolver().url_patterns):
@@ -445,6 +488,8 @@ def build_world() -> dict[str, Any]:
     case = do_open_case(detention, typist, consent=True, language="es", needs=["legal"])
     partner = Partner.objects.create(name="Legal aid", services=["legal"], languages=["es"],
                                      zone=zones.boyle)
+    committee = do_create_committee(name="Calle Soto", zone=zones.boyle)
+    do_save_plan(committee, {"hotline_caller": "Rosa"}, actor=typist)
     voicemail = Voicemail.objects.create(call_sid="CA-matrix", duration=12)
     offer = Offer.objects.create(kind=OfferKind.INCIDENT, object_id=incident.pk,
                                  stage=OfferStage.PRIMARY, zone=zones.boyle,
@@ -455,7 +500,8 @@ def build_world() -> dict[str, Any]:
             "alert": alert.pk, "member": maria.pk, "delivery": delivery.pk,
             "thread": thread.pk, "maria": maria, "responder": observer.pk,
             "training": training.pk, "schedule": schedule.pk, "detention": detention.pk,
-            "case": case.pk, "partner": partner.pk}
+            "case": case.pk, "partner": partner.pk, "committee": committee.pk,
+            "committee_code": committee.code}
 
 
 def member_signed_in(member: Any) -> Client:
@@ -500,7 +546,10 @@ def answer(client: Client, row: Row, world: dict[str, Any], headers: dict[str, s
                 response = client.post(path, files, **headers)
             elif row.key.startswith(("GET /", "POST /")):
                 send = client.get if row.method == "GET" else client.post
-                response = send(path, row.data or None, content_type="application/json",
+                # "{member}" in a body: the world's object (an id, sent as a number).
+                data = {k: world[v[1:-1]] if isinstance(v, str) and v[1:-1] in world
+                        and v.startswith("{") else v for k, v in row.data.items()}
+                response = send(path, data or None, content_type="application/json",
                                 **headers) if row.method == "POST" else send(path, **headers)
             elif row.method == "GET":
                 response = client.get(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -20,6 +21,21 @@ from rapidresponse.lib import geo
 __all__ = ["alert_rings", "do_send_alert", "do_send_follow_up", "has_alert", "max_watch_rings"]
 
 Actor = User | AnonymousUser | None
+
+
+#: Who wants to hear of an alert once it is sent (a confirmed incident's alert, drills too:
+#: `alert.is_drill` says which), registered by the apps above in AppConfig.ready(). Each
+#: listener runs after the commit, outside the alert's transaction (its failure is logged
+#: and cannot undo the alert), and does its own writes in a transaction.
+AlertListener = Callable[[Alert], object]
+_alert_listeners: dict[str, AlertListener] = {}
+
+
+def on_alert_sent(name: str) -> Callable[[AlertListener], AlertListener]:
+    def register(fn: AlertListener) -> AlertListener:
+        _alert_listeners[name] = fn
+        return fn
+    return register
 
 
 def write_alert_cells(alert: Alert) -> None:
@@ -58,6 +74,8 @@ def do_send_alert(facts: AlertFacts, actor: Actor) -> Alert:
     write_alert_cells(alert)
     outbox.schedule_drain()  # first: a worker sends the nearest while the rest is written
     fanout.begin(alert)  # the nearest recipients now, the rest in the worker (fanout.py)
+    for fn in list(_alert_listeners.values()):
+        transaction.on_commit(lambda fn=fn: fn(alert), robust=True)  # type: ignore[misc]
     return alert
 
 

@@ -26,7 +26,7 @@ from rapidresponse.accounts.models import Role
 from rapidresponse.accounts.tokens import bearer_token, do_issue_token, user_for_token
 from rapidresponse.alerts.access import access_alert
 from rapidresponse.alerts.models import Alert
-from rapidresponse.api import errors, evidence
+from rapidresponse.api import committees, errors, evidence
 from rapidresponse.api.schemas import (
     MAX_DELIVERIES_LIMIT,
     MAX_LIMIT,
@@ -388,3 +388,5 @@ def ask_witnesses(request: HttpRequest, incident_id: int, payload: WitnessesIn) 
     return 201, {"id": witness_request.pk, "asked": asked}
 # Evidence (its own router, behind the bearer token).
 api.add_router("", evidence.router, auth=bearer)
+# Committees (its own router, behind the bearer token).
+api.add_router("", committees.router, auth=bearer)

@@ -13,4 +13,5 @@ CATEGORIES = {
     "audit": _("Audit log"),
     "evidence": _("Evidence: photos, video, audio and notes, and their custody log"),
     "support": _("Family support: detentions, support cases and their notes"),
+    "organizing": _("Organizing: who is in which block committee, and response plans"),
 }

@@ -33,6 +33,8 @@ from rapidresponse.members.models import (
     Channel,
     ContactPoint,
     Member,
+    MemberTag,
+    Tag,
     WatchArea,
     language_codes,
 )
@@ -303,6 +305,7 @@ def do_opt_out(member: Member) -> None:
     member.name = ""
     member.save(update_fields=["status", "opted_out_at", "name"])
     member.watch_areas.all().delete()
+    MemberTag.objects.filter(member=member).delete()
     member.contacts.update(enabled=False, value_encrypted="")
     member_opted_out.send(sender=Member, member=member)
 
@@ -310,7 +313,9 @@ def do_opt_out(member: Member) -> None:
 # --- CSV import -------------------------------------------------------------------------
 
 CSV_COLUMNS = ["name", "phone", "email", "language", "latitude", "longitude", "radius_m",
-               "channels", "signal"]
+               "channels", "signal", "tags"]
+MAX_TAG_LENGTH = 60
+MAX_TAGS_PER_MEMBER = 20
 
 
 @dataclass
@@ -336,14 +341,48 @@ def member_input_from_mapping(row: dict[str, Any]) -> MemberInput:
         place_error=place_error, signal=row.get("signal"))
 
 
+def parse_tags(raw: Any) -> list[str]:
+    """Tag names from a `;`-separated list (duplicates dropped, case kept as first written);
+    InvalidInput for a name too long or too many names."""
+    names: dict[str, str] = {}
+    for part in str(raw or "").split(";"):
+        name = " ".join(part.split())
+        if not name:
+            continue
+        if len(name) > MAX_TAG_LENGTH:
+            raise InvalidInput({"tags": _("A tag has at most %(n)s characters.")
+                                % {"n": MAX_TAG_LENGTH}})
+        names.setdefault(name.casefold(), name)
+    if len(names) > MAX_TAGS_PER_MEMBER:
+        raise InvalidInput({"tags": _("At most %(n)s tags.") % {"n": MAX_TAGS_PER_MEMBER}})
+    return list(names.values())
+
+
+def tag_named(name: str, zone: Zone | None) -> Tag:
+    """The tag of this name in `zone` (None: a network-wide tag), created if new."""
+    found = Tag.objects.filter(name__iexact=name, zone=zone).first()
+    return found or Tag.objects.create(name=name, zone=zone)
+
+
+@transaction.atomic
+def do_tag_member(member: Member, names: list[str], zone: Zone | None) -> list[Tag]:
+    """Give the member these tags (adding to those they have)."""
+    tags = [tag_named(name, zone) for name in names]
+    MemberTag.objects.bulk_create([MemberTag(member=member, tag=t) for t in tags],
+                                  ignore_conflicts=True)
+    return tags
+
+
 def _line_breaks(values: Any) -> int:
     return sum(len(re.findall(r"\r\n|\r|\n", v)) for v in values if isinstance(v, str))
 
 
-def import_members_csv(text: str, *, source: str = "import",
-                       within: Area | None = None) -> ImportResult:
+def import_members_csv(text: str, *, source: str = "import", within: Area | None = None,
+                       tag_zone: Zone | None = None) -> ImportResult:
     """Import a CSV; each bad row is reported by line and the good rows are all kept. A row
-    whose place lies outside `within` (the importer's zones; None: anywhere) is refused."""
+    whose place lies outside `within` (the importer's zones; None: anywhere) is refused.
+    The `tags` column (`;`-separated names) tags the member with the tags of that name in
+    `tag_zone` (None: network-wide tags), created when new."""
     result = ImportResult()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     try:
@@ -381,7 +420,10 @@ def import_members_csv(text: str, *, source: str = "import",
             if earlier is not None:
                 raise InvalidInput({"contact": _(
                     "The same phone number or email is on line %(line)s.") % {"line": earlier}})
-            member = do_create_member(data, source=source, within=within)
+            tags = parse_tags(clean.get("tags"))
+            with transaction.atomic():
+                member = do_create_member(data, source=source, within=within)
+                do_tag_member(member, tags, tag_zone)
         except InvalidInput as exc:
             result.errors.append((line, "; ".join(f"{k}: {v}" for k, v in exc.errors.items())))
             continue

@@ -42,6 +42,10 @@ class Member(models.Model):
     # "I can come and witness peacefully": a dispatcher may ask them to a confirmed incident
     # near one of their places (rapidresponse.dispatch.witnesses).
     can_witness = models.BooleanField(default=False, db_default=False)
+    # Labels coordinators give members (for invitations and broadcasts): "parents",
+    # "Spanish speakers", "Hollenbeck Middle School"... never a status or a nationality.
+    tags: models.ManyToManyField[Tag, MemberTag] = models.ManyToManyField(
+        "Tag", through="MemberTag", blank=True, related_name="members")
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"])]
@@ -138,6 +142,31 @@ class WatchArea(models.Model):
             # with all three in the index it never touches the table (see `make bench`).
             models.Index(fields=["cell", "rings", "member"], name="watch_area_reach"),
         ]
+
+
+class Tag(models.Model):
+    """A label for members, of one zone (its coordinators' own) or of the whole network."""
+
+    name = models.CharField(max_length=60)
+    zone = models.ForeignKey("zones.Zone", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["name", "zone"], name="tag_name_zone")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MemberTag(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "tag"],
+                                               name="member_tag_unique")]
 
 
 MAX_WATCH_AREAS = 3

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from rapidresponse.jobs.registry import personal_data, retention
+from rapidresponse.jobs.registry import not_personal, personal_data, retention
 from rapidresponse.jobs.retention import deleted
-from rapidresponse.members.models import ContactPoint, Member
+from rapidresponse.members.models import ContactPoint, Member, MemberTag
 
 
 @retention("pending_members", model="members.Member",
@@ -55,3 +55,20 @@ personal_data(
     purpose=_("which alerts reach the member"),
     protection=_("a resolution-8 H3 cell (about 0.7 km²) and a ring count, never the point"),
     retention=("opted_out_members", "pending_members"), dated_by="")
+
+
+@retention("opted_out_tags", model="members.MemberTag",
+           rule=_("a member who left: their tags removed at once (and by this job wherever "
+                  "one was left)"))
+def opted_out_tags(now: datetime) -> int:
+    return deleted(MemberTag.objects.filter(member__status=Member.Status.OPTED_OUT))
+
+
+personal_data(
+    "members.MemberTag", fields=("member",), category="members",
+    purpose=_("which tags a coordinator gave the member (for invitations and broadcasts)"),
+    protection=_("a label chosen by coordinators; never a status or a nationality"),
+    retention=("opted_out_tags", "opted_out_members", "pending_members"), dated_by="")
+not_personal(
+    "members.Tag", fields=("name",),
+    why=_("a label for a group of members (\"parents\", \"night shift\"), not a person"))

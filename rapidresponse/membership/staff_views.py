@@ -33,7 +33,12 @@ def members(request: HttpRequest) -> HttpResponse:
                 context["error"] = _("The file must be CSV text in UTF-8.")
                 status = 400
             else:
-                result = import_members_csv(text, within=scope_of(request.user).area())
+                scope = scope_of(request.user)
+                # New tags belong to the coordinator's zone when they hold one only.
+                held = list(scope.held)
+                tag_zone = (Zone.objects.filter(pk=held[0]).first()
+                            if len(held) == 1 and not scope.network_wide else None)
+                result = import_members_csv(text, within=scope.area(), tag_zone=tag_zone)
                 context["result"] = result
                 if result.errors and not result.created:
                     status = 400

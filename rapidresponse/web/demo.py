@@ -19,7 +19,7 @@ from rapidresponse.accounts.models import Role, Staff
 from rapidresponse.lib import geo
 from rapidresponse.members.actions import MemberInput, do_create_member, place_from_point
 from rapidresponse.members.models import Member
-from rapidresponse.web import demo_responders, demo_support
+from rapidresponse.web import demo_committees, demo_responders, demo_support
 from rapidresponse.zones.models import Zone, ZoneCell
 
 PASSWORD = "rapid-demo"
@@ -185,6 +185,7 @@ def seed(members: int = 200) -> dict[str, int]:
         _demo_witnesses()
         demo_support.seed_partners()
         demo_support.seed_case()
+        demo_committees.seed_committee()
         return {"zones": Zone.objects.count(), "members": Member.objects.count()}
     rng = random.Random(2026)
     region = Zone.objects.create(name=REGION)
@@ -237,5 +238,6 @@ def seed(members: int = 200) -> dict[str, int]:
     _demo_witnesses()
     demo_support.seed_partners()
     demo_support.seed_case()
+    demo_committees.seed_committee()
     Member.objects.update(consent_at=timezone.now())
     return {"zones": Zone.objects.count(), "members": Member.objects.count()}

@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("rapidresponse.evidence.urls")),
     path("", include("rapidresponse.support.urls")),
     path("", include("rapidresponse.switchboard.urls")),
+    path("", include("rapidresponse.committees.urls")),
     path("console/", incident_views.console, name="console"),
     path("console/queue/", incident_views.console_queue, name="console_queue"),
     path("console/reports/new/", incident_views.phone_report, name="phone_report"),

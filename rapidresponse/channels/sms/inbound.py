@@ -5,7 +5,8 @@ A text is handled once (by Twilio's MessageSid). Then, in this order:
    ENGLISH — always, whatever else was asked;
 2. the questions this phone was asked and has not answered (questions.py), the most recent
    first: a request to verify or to go, an RSVP, a vote;
-3. the apps' commands (`@command(...)`: a word the whole text must be, like PLAN);
+3. the apps' commands (`@command(...)`: a word the whole text must be, like PLAN; or, with
+   `argument=True`, the first word of a text that goes on, like JOIN 7KQ2XM);
 4. a YES that answers nothing: the sender hears that nothing is waiting for an answer,
    unless the conversation just asked them where or what;
 5. anything else goes to the conversation (`conversation`): the SMS report of incidents.
@@ -37,17 +38,27 @@ MAX_INBOUND = 1600
 #: command's handler may return None: "not for me" (then the conversation gets the text).
 Handler = Callable[[Sender, str, str], "str | None"]
 _commands: dict[str, Handler] = {}
+_with_argument: dict[str, Handler] = {}
 _conversation: list[Handler] = []
 
 
-def command(*words: str) -> Callable[[Handler], Handler]:
+def command(*words: str, argument: bool = False) -> Callable[[Handler], Handler]:
     """Register a command: a text that is exactly one of these words (case and accents
-    ignored, as keywords.fold reads them) goes to the decorated handler."""
+    ignored, as keywords.fold reads them) goes to the decorated handler; with `argument`,
+    a text that starts with one of these words and goes on (the handler reads the rest)."""
     def register(fn: Handler) -> Handler:
         for word in words:
-            _commands[fold(word)] = fn
+            (_with_argument if argument else _commands)[fold(word)] = fn
         return fn
     return register
+
+
+def _command_for(text: str) -> Handler | None:
+    folded = fold(text)
+    if folded in _commands:
+        return _commands[folded]
+    first, _space, rest = folded.partition(" ")
+    return _with_argument.get(first) if rest else None
 
 
 def conversation(fn: Handler) -> Handler:
@@ -106,8 +117,9 @@ def handle(sender_raw: str, body: str) -> str:
         log_message(thread, SmsThreadMessage.Direction.OUT, reply)
         return reply
     answered = questions.answer(sender, language, text)
-    if answered is None and fold(text) in _commands:
-        answered = _commands[fold(text)](sender, language, text)
+    handler = _command_for(text) if answered is None else None
+    if handler is not None:
+        answered = handler(sender, language, text)
     asked = thread is not None and thread.state in (ThreadState.WHERE, ThreadState.WHAT)
     if answered is None and keyword == Keyword.YES and not asked:
         answered = texts.text("nothing_pending", language)

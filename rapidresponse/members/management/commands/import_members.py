@@ -12,6 +12,7 @@ from rapidresponse.members.actions import import_members_csv
 class Command(BaseCommand):
     help = ("Import members from a CSV file with columns name, phone, email, language, "
             "latitude, longitude, radius_m, channels (sms;signal;email) and, optionally, "
+            "tags (names separated by ;), "
             "signal (a Signal number that is not the phone). Bad rows are reported by line; "
             "every good row is kept.")
 
