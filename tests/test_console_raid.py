@@ -169,3 +169,17 @@ def test_beside_the_queue_the_dispatches_in_progress_nobody_left_first(client, z
     first = panel[panel.index(f'data-dispatch="{asking.pk}"'):]
     assert "<td>1 / 2</td>" in first and "<td>1</td>" in first
     assert "Nobody left to ask" in panel
+
+
+@pytest.mark.browser
+def test_the_incident_timeline_is_live(browser, live_server, zone):
+    from rapidresponse.incidents.actions import do_record_verification
+
+    make_staff("dispatcher1", "dispatcher")
+    incident = at(0)
+    context = new_context(browser, live_server, DESKTOP)
+    page = sign_in_browser(context, "dispatcher1", start=f"/console/incidents/{incident.pk}/")
+    expect(page.locator("#timeline")).not_to_contain_text("Finding recorded")
+    do_record_verification(incident, make_staff("checker", "verifier").user, "not_ice")
+    # No reload: the timeline fetches itself again.
+    expect(page.locator("#timeline")).to_contain_text("Finding recorded")

@@ -154,6 +154,8 @@ PAGES = [
                                                       302, 302, 403, 403, 400, 400, 400, 400, 400),
     page("incident", "GET", "/console/incidents/{incident}/",
                                                       302, 302, 403, 403, 200, 200, 404, 404, 200),
+    page("incident_timeline", "GET", "/console/incidents/{incident}/timeline/",
+                                                      302, 302, 403, 403, 200, 200, 404, 404, 200),
     page("incident_action", "POST", "/console/incidents/{incident}/request-verification/",
                                                       302, 302, 403, 403, 302, 302, 404, 404, 302),
     page("incident_action", "POST", "/console/incidents/{incident}/place/",

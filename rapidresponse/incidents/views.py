@@ -70,6 +70,11 @@ def after_report(request: HttpRequest, incident_id: int) -> HttpResponse:
     return redirect("console")
 
 
+def timeline_of(incident: Incident) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(object_type="incident", object_id=incident.pk)
+                .select_related("actor"))
+
+
 def _incident_context(incident: Incident, user: Any) -> dict[str, Any]:
     annotated = queries.with_counts(Incident.objects.filter(pk=incident.pk)).get()
     alerts = list(incident.alerts.select_related("message"))
@@ -85,9 +90,7 @@ def _incident_context(incident: Incident, user: Any) -> dict[str, Any]:
         "reports": reports,
         "verifications": list(incident.verifications.select_related("verifier")),
         "requests": list(incident.verification_requests.select_related("verifier__user")),
-        "timeline": list(AuditEntry.objects.filter(object_type="incident",
-                                                   object_id=incident.pk)
-                         .select_related("actor")),
+        "timeline": timeline_of(incident),
         "alerts": alerts,
         "delivery_counts": [(Status(s).label, counts.get(s, 0)) for s in Status.values],
         "map_json": json.dumps({"lat": lat, "lng": lng,
@@ -119,6 +122,15 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     context = _incident_context(incident, request.user)
     context["panels"] = panels.for_incident(request, incident)
     return render(request, "incidents/incident.html", context)
+
+
+@login_required
+def incident_timeline(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """The live part of the incident page: its timeline, fetched every few seconds."""
+    access_console(request.user)
+    incident = access_incident(request.user, incident_id)
+    return render(request, "incidents/_timeline.html", {
+        "incident": incident, "timeline": timeline_of(incident)})
 
 
 def _failed(request: HttpRequest, exc: Exception) -> None:

@@ -45,6 +45,8 @@ urlpatterns = [
     path("console/reports/new/", incident_views.phone_report, name="phone_report"),
     path("console/incidents/<int:incident_id>/", incident_views.incident_detail,
          name="incident"),
+    path("console/incidents/<int:incident_id>/timeline/", incident_views.incident_timeline,
+         name="incident_timeline"),
     path("console/incidents/<int:incident_id>/<slug:name>/", incident_views.incident_action,
          name="incident_action"),
     path("console/sms/<int:thread_id>/", hotline_views.thread_detail, name="sms_thread"),
