@@ -16,15 +16,9 @@ from rapidresponse.accounts.access import access_console
 from rapidresponse.dispatch import actions, witnesses
 from rapidresponse.dispatch.access import access_own_assignment
 from rapidresponse.incidents.access import access_incident
-from rapidresponse.lib.errors import InvalidInput
+from rapidresponse.lib.errors import InvalidInput, flash_failure
 
-
-def _failed(request: HttpRequest, exc: Exception) -> None:
-    if isinstance(exc, InvalidInput):
-        for text in exc.errors.values():
-            messages.error(request, text)
-    else:
-        messages.error(request, str(exc))
+_failed = flash_failure  # why an action was not taken, on the next page
 
 
 def _to_panel(incident_id: int) -> HttpResponse:

@@ -36,7 +36,7 @@ from rapidresponse.incidents.forms import report_context
 from rapidresponse.incidents.models import UNVERIFIED_STATES, Incident, Outcome, Source
 from rapidresponse.incidents.transitions import Step
 from rapidresponse.lib import geo
-from rapidresponse.lib.errors import InvalidInput
+from rapidresponse.lib.errors import InvalidInput, flash_failure
 from rapidresponse.members.models import Channel
 
 
@@ -133,13 +133,7 @@ def incident_timeline(request: HttpRequest, incident_id: int) -> HttpResponse:
         "incident": incident, "timeline": timeline_of(incident)})
 
 
-def _failed(request: HttpRequest, exc: Exception) -> None:
-    """Show why an action was not taken."""
-    if isinstance(exc, InvalidInput):
-        for text in exc.errors.values():
-            messages.error(request, text)
-    else:
-        messages.error(request, str(exc))
+_failed = flash_failure  # why an action was not taken, on the next page
 
 
 def _run(request: HttpRequest, incident: Incident, action: Any, *args: Any) -> bool:
