@@ -182,6 +182,18 @@ def test_asking_again_does_not_repeat_the_message(zone, dispatcher, verifier, de
     assert len(dispatches_to(later)) == 1
 
 
+def test_a_second_request_asks_the_next_people_then_says_nobody_is_left(
+        zone, dispatcher, settings, deliver):
+    settings.VERIFIERS_PER_REQUEST = 2
+    near = [make_verifier(f"v{i}", point_rings_away(i)) for i in range(5)]
+    incident = new_incident()
+    rounds = [[r.verifier for r in do_request_verification(incident, dispatcher.user)]
+              for _ in range(4)]
+    assert rounds == [near[:2], near[2:4], near[4:], []]
+    deliver()
+    assert all(len(dispatches_to(v)) == 1 for v in near)
+
+
 def test_a_drill_request_is_marked_as_a_drill(zone, dispatcher, verifier, deliver):
     incident = do_submit_report(build_report_input({
         "latitude": BOYLE[0], "longitude": BOYLE[1], "activity": "arrests",

@@ -394,9 +394,9 @@ def do_request_verification(incident: Incident, actor: Actor) -> list[Verificati
     # A flood must not send every verifier out to lures: a held incident asks fewer.
     limit = (settings.SURGE_VERIFIERS_PER_REQUEST if incident.held
              else settings.VERIFIERS_PER_REQUEST)
-    for verifier in verifiers_for(incident, limit):
-        if verifier.pk in already:
-            continue
+    # A second request asks the next people, not those asked before (none left: nobody).
+    fresh = [v for v in verifiers_for(incident, limit + len(already)) if v.pk not in already]
+    for verifier in fresh[:limit]:
         assert verifier.member is not None
         message = outbox.send_to_member(verifier.member, "dispatch",
                                         dispatch_bodies(incident, url),
