@@ -437,3 +437,11 @@ def test_verifiers_not_needed_are_stood_down(client, world, disp, twilio, delive
     page = disp.client.get(f"/console/incidents/{incident.pk}/").content.decode()
     assert "Local police, a traffic stop" in page  # the verifier's notes
     assert "Other verifiers stood down" in page
+
+
+def test_a_witness_request_that_is_not_an_object_is_refused(world, disp):
+    incident = report(BOYLE)
+    for body in ("[null, null]", "7", '"x"'):
+        r = disp.client.post(f"/api/v1/incidents/{incident.pk}/witnesses", body,
+                             content_type="application/json", **disp.api())
+        assert r.status_code == 422, body

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from ninja import Field, Schema
-from pydantic import ConfigDict, StrictBool, StrictFloat, StrictInt
+from pydantic import ConfigDict, StrictBool, StrictFloat, StrictInt, model_validator
 
 from rapidresponse.alerts.models import Alert
 from rapidresponse.alerts.vocabulary import Activity, Agency
@@ -256,6 +256,15 @@ class AssignmentOut(Closed):
 
 
 class WitnessesIn(Schema):
+    @model_validator(mode="wrap")
+    @classmethod
+    def _an_object(cls, data: Any, handler: Any) -> Any:
+        """Only a JSON object (with every field optional, Ninja would take any value, `[null,
+        null]` included, for an object of defaults)."""
+        if not isinstance(data, dict):
+            raise ValueError("The body must be a JSON object.")
+        return handler(data)
+
     radius_m: StrictInt = Field(1000, ge=100, le=settings.WITNESS_MAX_RADIUS_M)
     cap: StrictInt = Field(20, ge=1, le=settings.WITNESS_MAX_CAP)
 
