@@ -23,13 +23,10 @@ from rapidresponse.zones.outlines import outlines
 from tests.conftest import BOYLE
 from tests.test_browser import PHONE, new_context
 from tests.test_browser import browser as browser  # the fixture, shared
+from tests.test_browser_csp import PNG
 from tools.deploy_check import production_env
 
 ROOT = Path(__file__).resolve().parent.parent
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a9a1e1"
-    "d20000000049454e44ae426082")
 
 
 class Upstream(http.server.BaseHTTPRequestHandler):

@@ -18,8 +18,6 @@ from rapidresponse.dispatch.access import access_own_assignment
 from rapidresponse.incidents.access import access_incident
 from rapidresponse.lib.errors import InvalidInput, flash_failure
 
-_failed = flash_failure  # why an action was not taken, on the next page
-
 
 def _to_panel(incident_id: int) -> HttpResponse:
     return redirect(reverse("incident", args=[incident_id]) + "#panel-dispatch")
@@ -34,7 +32,7 @@ def dispatch_new(request: HttpRequest, incident_id: int) -> HttpResponse:
         dispatch = actions.do_request_dispatch(incident, request.POST.get("skill"),
                                                request.POST.get("count"), request.user)
     except (actions.NotNow, InvalidInput) as exc:
-        _failed(request, exc)
+        flash_failure(request, exc)
     else:
         asked = dispatch.assignments.count()
         if asked:
@@ -56,7 +54,7 @@ def witnesses_new(request: HttpRequest, incident_id: int) -> HttpResponse:
         _request, asked = witnesses.do_request_witnesses(
             incident, request.POST.get("radius_m"), request.POST.get("cap"), request.user)
     except (actions.NotNow, InvalidInput) as exc:
-        _failed(request, exc)
+        flash_failure(request, exc)
     else:
         messages.success(request, ngettext("%(n)s witness was asked.",
                                            "%(n)s witnesses were asked.", asked)

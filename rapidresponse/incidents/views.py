@@ -133,7 +133,6 @@ def incident_timeline(request: HttpRequest, incident_id: int) -> HttpResponse:
         "incident": incident, "timeline": timeline_of(incident)})
 
 
-_failed = flash_failure  # why an action was not taken, on the next page
 
 
 def _run(request: HttpRequest, incident: Incident, action: Any, *args: Any) -> bool:
@@ -141,7 +140,7 @@ def _run(request: HttpRequest, incident: Incident, action: Any, *args: Any) -> b
     try:
         action(incident, *args)
     except (actions.TransitionError, InvalidInput) as exc:
-        _failed(request, exc)
+        flash_failure(request, exc)
         return False
     return True
 
@@ -169,7 +168,7 @@ def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpRe
         try:
             asked = actions.do_request_verification(incident, request.user)
         except actions.TransitionError as exc:
-            _failed(request, exc)
+            flash_failure(request, exc)
         else:
             _say_who_was_asked(request, incident, len(asked))
     elif name in SENDING_ACTIONS:
@@ -178,7 +177,7 @@ def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpRe
             try:
                 actions.check_step(incident, step)
             except actions.TransitionError as exc:
-                _failed(request, exc)
+                flash_failure(request, exc)
             else:
                 return send_preview(request, incident, step)
         else:
@@ -197,7 +196,7 @@ def incident_action(request: HttpRequest, incident_id: int, name: str) -> HttpRe
         except actions.FindingRefused as exc:
             return _refused(request, incident, "incidents/incident.html", exc)
         except (actions.TransitionError, InvalidInput) as exc:
-            _failed(request, exc)
+            flash_failure(request, exc)
     else:
         return HttpResponse(status=404)
     return redirect("incident", incident_id=incident.pk)

@@ -26,10 +26,12 @@ def _cached(z: int, x: int, y: int) -> Path:
 
 
 def _serve(path: Path) -> FileResponse:
-    head = path.read_bytes()[:4]
+    tile = path.open("rb")
+    head = tile.read(4)  # the type from the first bytes; the file is sent from its start
+    tile.seek(0)
     kind = ("image/png" if head.startswith(b"\x89PNG") else
             "image/jpeg" if head.startswith(b"\xff\xd8") else "image/webp")
-    response = FileResponse(path.open("rb"), content_type=kind)
+    response = FileResponse(tile, content_type=kind)
     patch_cache_control(response, public=True, max_age=86_400)
     return response
 
